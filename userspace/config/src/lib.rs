@@ -1,1 +1,107 @@
-//! (being written)
+//! tandem's one config file: TOML in the agreed shape, parsed into raw serde types
+//! (`deny_unknown_fields`) and validated into the engine's [`Policy`] plus the server-level
+//! settings the engine does not need.
+//!
+//! Contract:
+//! - [`load`] and [`parse`] either return a [`Config`] every rule of the format holds for, or
+//!   one [`ConfigError`] naming the file, the line and the key path. Its `Display` is the one
+//!   line `tandemd check-config` prints:
+//!
+//!   ```text
+//!   tandem.toml:14: key `subnet[1].pools[0]`: 2001:db8:2::1 is outside the subnet prefix 2001:db8:1::/64
+//!   ```
+//! - Unknown keys, wrong types and missing keys are errors, reported the same way.
+//! - Subnet lifetimes and options are merged over the globals here, field by field, so each
+//!   [`Subnet`](tandem_engine::policy::Subnet) of the policy carries complete values.
+//! - No input makes these functions panic.
+//!
+//! Rules checked beyond the TOML shape: at least one interface, names valid and unique; worker
+//! count at most 1024; DUIDs 1..=130 octets [RFC 8415 §11.1]; preferred <= valid and t1 <= t2
+//! [RFC 8415 §7.7, §21.4]; SOL_MAX_RT 60..=86400 [§21.24]; INFORMATION_REFRESH_TIME >= 600
+//! [§21.23]; domain names in RFC 1035 preferred syntax; subnet ids > 0 and unique; a subnet's
+//! interface listed in `server.interfaces` and used by no other subnet; subnet prefixes not
+//! overlapping; ranges inside their subnet prefix with first <= last; prefix pools with
+//! pool length <= delegated-length <= 128 [§6.3]; no two pools (address or prefix, in any
+//! subnets) overlapping; reserved addresses inside the subnet prefix (in a pool or not);
+//! reserved prefixes of length 1..=128; no DUID reserved twice in one subnet; no two
+//! reservations overlapping; no bits set after a prefix's length.
+#![forbid(unsafe_code)]
+
+mod error;
+mod locate;
+mod raw;
+mod subnet;
+mod validate;
+mod values;
+
+use std::num::NonZeroUsize;
+use std::path::{Path, PathBuf};
+
+use tandem_engine::policy::Policy;
+
+pub use error::{ConfigError, ErrorKind, Invalid, Place};
+pub use values::{parse_duid, DuidError, PrefixError, DUID_LEN_MAX};
+
+/// A validated config file.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Config {
+    pub server: ServerSettings,
+    pub storage: StorageSettings,
+    /// Complete but for `server_duid`, which [`Config::policy`] fills in.
+    policy: Policy,
+}
+
+impl Config {
+    /// The engine's policy with `server_duid` (from `server.server-duid`, or the one kept in
+    /// the storage directory) filled in.
+    pub fn policy(&self, server_duid: Vec<u8>) -> Policy {
+        Policy {
+            server_duid,
+            ..self.policy.clone()
+        }
+    }
+}
+
+/// `[server]`, less what went into the policy (`rapid-commit`, `decline-hold`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ServerSettings {
+    /// Interfaces to listen on (joined to ff02::1:2); at least one, unique.
+    pub interfaces: Vec<String>,
+    /// Worker threads; `None` (absent or 0 in the file) means one per core.
+    pub workers: Option<NonZeroUsize>,
+    /// The configured server DUID; `None` means create one at first start and keep it.
+    pub server_duid: Option<Vec<u8>>,
+}
+
+/// `[storage]`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StorageSettings {
+    /// Directory for journals, snapshots, the server DUID and stats.json.
+    pub path: PathBuf,
+    pub durability: Durability,
+}
+
+/// When a lease change counts as stored.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Durability {
+    /// fdatasync before the client hears the reply (the default).
+    Durable,
+    /// Written to the OS buffer cache only: survives a crash of tandemd, not of the machine.
+    OsBuffer,
+}
+
+/// Reads, parses and validates the config file at `path`.
+pub fn load(path: &Path) -> Result<Config, ConfigError> {
+    let file = path.display().to_string();
+    let text = std::fs::read_to_string(path)
+        .map_err(|e| ConfigError::new(&file, None, None, ErrorKind::Read(e)))?;
+    parse(&text, &file)
+}
+
+/// Parses and validates config `text`; `file_name` is used in error messages only.
+pub fn parse(text: &str, file_name: &str) -> Result<Config, ConfigError> {
+    let src = locate::Source::new(file_name, text);
+    let raw: raw::RawConfig = toml::from_str(text).map_err(|e| src.parse_error(&e))?;
+    validate::validate(raw, &src)
+}

@@ -1,0 +1,8 @@
+//! tandem-config integration tests (one binary, hickory-style).
+
+mod examples;
+mod parse_errors;
+mod policy;
+mod unknown_fields;
+mod util;
+mod validation;
