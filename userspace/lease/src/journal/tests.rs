@@ -1,0 +1,230 @@
+use proptest::prelude::*;
+
+use super::*;
+
+fn lease(i: u32, duid_len: usize) -> Lease {
+    Lease {
+        resource: Resource::address(Ipv6Addr::from(0x2001_0db8_u128 << 96 | u128::from(i))),
+        duid: vec![i as u8; duid_len].into(),
+        iaid: i,
+        subnet_id: 7,
+        preferred_s: 300,
+        valid_s: 600,
+        cltt: 1_700_000_000 + u64::from(i),
+        expires_at: 1_700_000_600 + u64::from(i),
+        state: LeaseState::Bound,
+    }
+}
+
+fn stream(n: u32) -> (Vec<LeaseChange>, Vec<u8>, Vec<usize>) {
+    let mut changes = Vec::new();
+    let mut buf = Vec::new();
+    let mut ends = Vec::new();
+    for i in 0..n {
+        let c = if i % 3 == 2 {
+            LeaseChange::Remove(lease(i, 1).resource)
+        } else {
+            LeaseChange::Upsert(lease(i, 1 + (i as usize * 37) % 130))
+        };
+        encode(&c, &mut buf);
+        ends.push(buf.len());
+        changes.push(c);
+    }
+    (changes, buf, ends)
+}
+
+fn arb_change() -> impl Strategy<Value = LeaseChange> {
+    let res = (any::<bool>(), any::<u128>(), 0u8..=128).prop_map(|(pd, a, l)| Resource {
+        kind: if pd { LeaseKind::Pd } else { LeaseKind::Na },
+        addr: Ipv6Addr::from(a),
+        prefix_len: l,
+    });
+    let state = prop_oneof![
+        Just(LeaseState::Bound),
+        Just(LeaseState::Declined),
+        Just(LeaseState::Released),
+        Just(LeaseState::Expired)
+    ];
+    let l = (
+        res.clone(),
+        proptest::collection::vec(any::<u8>(), 0..=130),
+        any::<[u32; 4]>(),
+        any::<u64>(),
+        any::<u64>(),
+        state,
+    )
+        .prop_map(|(resource, duid, v, cltt, expires_at, state)| Lease {
+            resource,
+            duid: duid.into(),
+            iaid: v[0],
+            subnet_id: v[1],
+            preferred_s: v[2],
+            valid_s: v[3],
+            cltt,
+            expires_at,
+            state,
+        });
+    prop_oneof![
+        l.prop_map(LeaseChange::Upsert),
+        res.prop_map(LeaseChange::Remove)
+    ]
+}
+
+proptest! {
+    #[test]
+    fn round_trip_random_changes(changes in proptest::collection::vec(arb_change(), 0..20)) {
+        let mut buf = Vec::new();
+        for c in &changes {
+            encode(c, &mut buf);
+        }
+        let back: Vec<_> = read(&buf).collect();
+        prop_assert_eq!(back, changes.into_iter().map(Ok).collect::<Vec<_>>());
+    }
+
+    #[test]
+    fn arbitrary_bytes_never_panic(bytes in proptest::collection::vec(any::<u8>(), 0..300)) {
+        let mut total = 0;
+        for item in read(&bytes) {
+            if let Err(s) = item { total += s.len; }
+        }
+        prop_assert!(total <= bytes.len());
+        let _ = decode_snapshot_header(&bytes);
+    }
+}
+
+#[test]
+fn torn_tail_at_every_cut_point() {
+    let (changes, buf, ends) = stream(6);
+    for cut in 0..=buf.len() {
+        let items: Vec<_> = read(&buf[..cut]).collect();
+        let whole = ends.iter().filter(|&&e| e <= cut).count();
+        let good: Vec<_> = items
+            .iter()
+            .filter_map(|i| i.as_ref().ok().cloned())
+            .collect();
+        assert_eq!(good, changes[..whole], "cut {cut}");
+        let skipped: Vec<_> = items
+            .iter()
+            .filter_map(|i| i.as_ref().err().copied())
+            .collect();
+        let boundary = cut == 0 || ends.contains(&cut);
+        if boundary {
+            assert!(skipped.is_empty(), "cut {cut}: {skipped:?}");
+        } else {
+            let start = if whole == 0 { 0 } else { ends[whole - 1] };
+            assert_eq!(
+                skipped,
+                vec![Skipped {
+                    offset: start,
+                    len: cut - start,
+                    why: SkipReason::Torn
+                }],
+                "cut {cut}"
+            );
+        }
+    }
+}
+
+#[test]
+fn corrupted_middle_record_is_skipped_and_neighbours_survive() {
+    let (changes, buf, ends) = stream(5);
+    for off in ends[1]..ends[2] {
+        let mut b = buf.clone();
+        b[off] ^= 0x5a;
+        let items: Vec<_> = read(&b).collect();
+        let good: Vec<_> = items
+            .iter()
+            .filter_map(|i| i.as_ref().ok().cloned())
+            .collect();
+        let mut want = changes.clone();
+        want.remove(2);
+        assert_eq!(good, want, "flipped byte {off}");
+        let skipped: Vec<_> = items
+            .iter()
+            .filter_map(|i| i.as_ref().err().copied())
+            .collect();
+        assert_eq!(skipped.len(), 1, "flipped byte {off}");
+        assert_eq!(
+            (skipped[0].offset, skipped[0].len),
+            (ends[1], ends[2] - ends[1])
+        );
+        assert_ne!(skipped[0].why, SkipReason::Torn);
+    }
+}
+
+#[test]
+fn garbage_between_records_is_reported_with_its_extent() {
+    let (changes, buf, ends) = stream(2);
+    let mut b = buf[..ends[0]].to_vec();
+    b.extend_from_slice(b"TLJRxxgarbage");
+    b.extend_from_slice(&buf[ends[0]..]);
+    let items: Vec<_> = read(&b).collect();
+    assert_eq!(items.len(), 3);
+    assert_eq!(items[0], Ok(changes[0].clone()));
+    assert_eq!(
+        items[1],
+        Err(Skipped {
+            offset: ends[0],
+            len: 13,
+            why: SkipReason::BadVersion
+        })
+    );
+    assert_eq!(items[2], Ok(changes[1].clone()));
+}
+
+#[test]
+fn impossible_length_is_skipped() {
+    let (changes, mut buf, ends) = stream(2);
+    buf[5..7].copy_from_slice(&0xffffu16.to_be_bytes());
+    let items: Vec<_> = read(&buf).collect();
+    assert_eq!(
+        items,
+        vec![
+            Err(Skipped {
+                offset: 0,
+                len: ends[0],
+                why: SkipReason::BadLength
+            }),
+            Ok(changes[1].clone())
+        ]
+    );
+}
+
+#[test]
+fn snapshot_header_round_trip_and_rejects() {
+    let mut b = Vec::new();
+    encode_snapshot_header(42, &mut b);
+    assert_eq!(decode_snapshot_header(&b), Ok((42, SNAPSHOT_HEADER_LEN)));
+    assert_eq!(
+        decode_snapshot_header(&b[..5]).map_err(|s| s.why),
+        Err(SkipReason::Torn)
+    );
+    let mut c = b.clone();
+    c[8] ^= 1;
+    assert_eq!(
+        decode_snapshot_header(&c).map_err(|s| s.why),
+        Err(SkipReason::BadCrc)
+    );
+    c = b.clone();
+    c[4] = 9;
+    assert_eq!(
+        decode_snapshot_header(&c).map_err(|s| s.why),
+        Err(SkipReason::BadVersion)
+    );
+    assert_eq!(
+        decode_snapshot_header(b"TLJRxxxxxxxxxxxxxxxx").map_err(|s| s.why),
+        Err(SkipReason::BadMagic)
+    );
+}
+
+#[test]
+fn oversized_duid_is_cut_not_corrupted() {
+    let mut l = lease(1, 200);
+    let mut b = Vec::new();
+    encode(&LeaseChange::Upsert(l.clone()), &mut b);
+    l.duid = l.duid[..MAX_DUID_LEN].into();
+    assert_eq!(
+        read(&b).collect::<Vec<_>>(),
+        vec![Ok(LeaseChange::Upsert(l))]
+    );
+}

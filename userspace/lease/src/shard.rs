@@ -1,0 +1,395 @@
+//! One shard's lease table: bindings by client, leases by resource, slices of every pool,
+//! the expiry index and the change log the journal records.
+//!
+//! RFC 8415 §18.3 (server behaviour: grants, renewals, Release §18.3.7, Decline §18.3.8).
+
+use std::collections::{BTreeMap, HashMap, HashSet};
+use std::net::Ipv6Addr;
+
+use tandem_ebpf_common::shard_of;
+
+use crate::allocator::Slice;
+use crate::expiry::Expiry;
+use crate::pool::PoolMap;
+use crate::resource::{Lease, LeaseChange, LeaseKind, LeaseState, PoolDef, PoolId, Resource};
+
+struct Pool {
+    def: PoolDef,
+    map: PoolMap,
+    slice: Slice,
+}
+
+/// The bindings of the clients whose DUID hashes to this shard, plus this shard's slice of every
+/// pool. Shard `s` of `n` allocates only pool indexes with `index % n == s`, so shards never hand
+/// out the same resource. Reserved resources (host reservations) are never handed out dynamically.
+pub struct Shard {
+    shard_id: u32,
+    shard_count: u32,
+    pools: Vec<Pool>,
+    /// Leases by resource (stable order for snapshots).
+    table: BTreeMap<Resource, Lease>,
+    /// Resources of each client, in the order they were bound.
+    by_client: HashMap<Box<[u8]>, Vec<Resource>>,
+    expiry: Expiry,
+    reserved: HashSet<Resource>,
+    foreign: HashSet<Resource>,
+    changes: Vec<LeaseChange>,
+}
+
+impl Shard {
+    /// A shard with empty tables. `shard_count` 0 is treated as 1.
+    pub fn new(shard_id: u32, shard_count: u32, pools: &[PoolDef], reserved: &[Resource]) -> Self {
+        let shard_count = shard_count.max(1);
+        let pools = pools
+            .iter()
+            .map(|def| {
+                let map = PoolMap::new(&def.range);
+                let slice = Slice::new(map.size(), shard_id, shard_count);
+                Pool {
+                    def: def.clone(),
+                    map,
+                    slice,
+                }
+            })
+            .collect();
+        let mut s = Self {
+            shard_id,
+            shard_count,
+            pools,
+            table: BTreeMap::new(),
+            by_client: HashMap::new(),
+            expiry: Expiry::default(),
+            reserved: HashSet::new(),
+            foreign: HashSet::new(),
+            changes: Vec::new(),
+        };
+        for r in reserved {
+            s.reserved.insert(*r);
+            s.mark(r, true);
+        }
+        s
+    }
+
+    /// This shard's index.
+    pub fn shard_id(&self) -> u32 {
+        self.shard_id
+    }
+
+    /// Does the client with this DUID belong to this shard?
+    pub fn owns_client(&self, duid: &[u8]) -> bool {
+        shard_of(duid, self.shard_count) == self.shard_id
+    }
+
+    /// Leases of one IA (kind + iaid) of a client, any state.
+    pub fn ia_leases<'s>(
+        &'s self,
+        duid: &[u8],
+        kind: LeaseKind,
+        iaid: u32,
+    ) -> impl Iterator<Item = &'s Lease> + 's {
+        self.by_client
+            .get(duid)
+            .map(|v| v.as_slice())
+            .unwrap_or(&[])
+            .iter()
+            .filter_map(|r| self.table.get(r))
+            .filter(move |l| l.resource.kind == kind && l.iaid == iaid)
+    }
+
+    /// The lease of a resource, any state.
+    pub fn lease(&self, r: &Resource) -> Option<&Lease> {
+        self.table.get(r)
+    }
+
+    /// Which pool (if any) a resource lies in; `None` = outside every pool of this server.
+    pub fn pool_of(&self, r: &Resource) -> Option<PoolId> {
+        self.pools
+            .iter()
+            .find(|p| p.map.index_of(r).is_some())
+            .map(|p| p.def.id)
+    }
+
+    /// The subnet of the pool a resource lies in.
+    pub fn subnet_of(&self, r: &Resource) -> Option<u32> {
+        self.pools
+            .iter()
+            .find(|p| p.map.index_of(r).is_some())
+            .map(|p| p.def.subnet_id)
+    }
+
+    /// A free resource of this shard's slice of `pool`; `hint` is taken when it is free, in the pool
+    /// and in this shard's slice. Fast when the pool is 99 % full. Does not bind it. When the slice
+    /// is full and leases are due, they are reclaimed first (recording their Removes).
+    pub fn allocate(&mut self, pool: PoolId, hint: Option<Ipv6Addr>, now: u64) -> Option<Resource> {
+        let p = self.pools.iter().position(|p| p.def.id == pool)?;
+        if let Some(h) = hint {
+            let pl = &self.pools[p];
+            let kind = pl.map.resource_at(0).map(|r| (r.kind, r.prefix_len));
+            if let Some((kind, plen)) = kind {
+                let r = Resource {
+                    kind,
+                    addr: h,
+                    prefix_len: plen,
+                };
+                if let Some(j) = pl.map.index_of(&r).and_then(|i| pl.slice.local(i)) {
+                    if !pl.slice.is_used(j) {
+                        return Some(r);
+                    }
+                }
+            }
+        }
+        if let Some(r) = self.find_in(p) {
+            return Some(r);
+        }
+        if self.next_expiry().is_some_and(|t| t <= now) && self.reclaim_expired(now) > 0 {
+            return self.find_in(p);
+        }
+        None
+    }
+
+    fn find_in(&mut self, p: usize) -> Option<Resource> {
+        let pl = &mut self.pools[p];
+        let j = pl.slice.find_free()?;
+        pl.map.resource_at(pl.slice.global(j))
+    }
+
+    /// Probes spent searching for free indexes in `pool` (diagnostics; bounded per call).
+    pub fn alloc_probes(&self, pool: PoolId) -> u64 {
+        self.pools
+            .iter()
+            .find(|p| p.def.id == pool)
+            .map_or(0, |p| p.slice.probes)
+    }
+
+    /// Is this resource free for this client (unbound, or bound to the same duid, or expired)?
+    /// Host reservations are not checked here (the caller matches them); foreign ones are.
+    pub fn is_available(&self, r: &Resource, duid: &[u8], now: u64) -> bool {
+        if self.foreign.contains(r) {
+            return false;
+        }
+        match self.table.get(r) {
+            None => true,
+            Some(l) => l.expires_at <= now || (l.state != LeaseState::Declined && &*l.duid == duid),
+        }
+    }
+
+    /// Insert or replace a lease (a grant or an extension). Records LeaseChange::Upsert.
+    pub fn bind(&mut self, lease: Lease) {
+        self.changes.push(LeaseChange::Upsert(lease.clone()));
+        self.upsert(lease);
+    }
+
+    /// Client released it: removed and freed (Records Remove).
+    pub fn release(&mut self, r: &Resource) {
+        if self.remove(r) {
+            self.changes.push(LeaseChange::Remove(*r));
+        }
+    }
+
+    /// Client declined it: held back as Declined until now + hold_s, then freed (Records Upsert).
+    /// RFC 8415 §18.3.8.
+    pub fn decline(&mut self, r: &Resource, now: u64, hold_s: u32) {
+        let (iaid, subnet_id) = match self.table.get(r) {
+            Some(l) => (l.iaid, l.subnet_id),
+            None => (0, self.subnet_of(r).unwrap_or(0)),
+        };
+        let hold = Lease {
+            resource: *r,
+            duid: Box::default(),
+            iaid,
+            subnet_id,
+            preferred_s: 0,
+            valid_s: hold_s,
+            cltt: now,
+            expires_at: now.saturating_add(u64::from(hold_s)),
+            state: LeaseState::Declined,
+        };
+        self.bind(hold);
+    }
+
+    /// Reclaim everything whose expires_at <= now; returns how many. Records Remove for each.
+    pub fn reclaim_expired(&mut self, now: u64) -> usize {
+        let mut n = 0;
+        while let Some(r) = self.expiry.pop_due(now) {
+            if let Some(l) = self.table.remove(&r) {
+                self.unlink_client(&l);
+                self.mark(&r, false);
+            }
+            self.changes.push(LeaseChange::Remove(r));
+            n += 1;
+        }
+        if n > 0 {
+            tracing::debug!(
+                shard = self.shard_id,
+                reclaimed = n,
+                "reclaimed expired leases"
+            );
+        }
+        n
+    }
+
+    /// When the earliest lease expires.
+    pub fn next_expiry(&self) -> Option<u64> {
+        self.expiry.next()
+    }
+
+    /// Changes since the last call, oldest first; the Vec's storage is kept for reuse.
+    pub fn drain_changes(&mut self) -> std::vec::Drain<'_, LeaseChange> {
+        self.changes.drain(..)
+    }
+
+    /// Apply a change replayed from storage (journal/snapshot) WITHOUT recording it as a change.
+    /// Idempotent: replaying the same change twice leaves the same state.
+    pub fn apply_replayed(&mut self, c: LeaseChange) {
+        match c {
+            LeaseChange::Upsert(l) => self.upsert(l),
+            LeaseChange::Remove(r) => {
+                self.remove(&r);
+            }
+        }
+    }
+
+    /// A resource bound by a client of ANOTHER shard (found at start-up when the shard count
+    /// changed): never allocate it here. Not recorded.
+    pub fn exclude_foreign(&mut self, r: Resource) {
+        self.foreign.insert(r);
+        self.mark(&r, true);
+    }
+
+    /// All leases, ordered by resource (stable for snapshots).
+    pub fn leases(&self) -> impl Iterator<Item = &Lease> {
+        self.table.values()
+    }
+
+    /// Number of leases (any state).
+    pub fn len(&self) -> usize {
+        self.table.len()
+    }
+
+    /// No leases at all.
+    pub fn is_empty(&self) -> bool {
+        self.table.is_empty()
+    }
+
+    /// Per pool: (id, size of this shard's slice, in use), saturated at `u64::MAX`. "In use"
+    /// counts bound and declined leases, reservations and foreign exclusions in the slice.
+    pub fn pool_stats(&self) -> impl Iterator<Item = (PoolId, u64, u64)> + '_ {
+        self.pools.iter().map(|p| {
+            let sat = |v: u128| u64::try_from(v).unwrap_or(u64::MAX);
+            (p.def.id, sat(p.slice.len()), sat(p.slice.used_count()))
+        })
+    }
+
+    fn upsert(&mut self, lease: Lease) {
+        let r = lease.resource;
+        if let Some(old) = self.table.remove(&r) {
+            self.expiry.remove(old.expires_at, r);
+            self.unlink_client(&old);
+        }
+        self.expiry.insert(lease.expires_at, r);
+        if !lease.duid.is_empty() {
+            let list = self.by_client.entry(lease.duid.clone()).or_default();
+            if !list.contains(&r) {
+                list.push(r);
+            }
+        }
+        self.mark(&r, true);
+        self.table.insert(r, lease);
+    }
+
+    fn remove(&mut self, r: &Resource) -> bool {
+        let Some(old) = self.table.remove(r) else {
+            return false;
+        };
+        self.expiry.remove(old.expires_at, *r);
+        self.unlink_client(&old);
+        self.mark(r, false);
+        true
+    }
+
+    fn unlink_client(&mut self, l: &Lease) {
+        if let Some(list) = self.by_client.get_mut(&l.duid) {
+            list.retain(|x| *x != l.resource);
+            if list.is_empty() {
+                self.by_client.remove(&l.duid);
+            }
+        }
+    }
+
+    /// Mark `r` used or free in this shard's slice (if it lies in one). Freeing keeps
+    /// reserved and foreign resources used.
+    fn mark(&mut self, r: &Resource, used: bool) {
+        if !used && (self.reserved.contains(r) || self.foreign.contains(r)) {
+            return;
+        }
+        for p in &mut self.pools {
+            if let Some(j) = p.map.index_of(r).and_then(|i| p.slice.local(i)) {
+                if used {
+                    p.slice.set_used(j);
+                } else {
+                    p.slice.set_free(j);
+                }
+            }
+        }
+    }
+
+    /// Used slice indexes of every pool (tests compare free/used state with it).
+    #[cfg(test)]
+    pub(crate) fn used_indexes(&self) -> Vec<(PoolId, Vec<u128>)> {
+        self.pools
+            .iter()
+            .map(|p| (p.def.id, p.slice.used_indexes_for_check()))
+            .collect()
+    }
+
+    /// Debug consistency check: every lease has exactly one expiry entry and vice versa, client
+    /// links match the table, and each slice's used indexes are exactly the leases, reservations
+    /// and foreign exclusions that fall in it. Returns a description of the first violation.
+    pub fn check_invariants(&self) -> Result<(), String> {
+        if self.expiry.len() != self.table.len() {
+            return Err(format!(
+                "expiry has {} entries, table {}",
+                self.expiry.len(),
+                self.table.len()
+            ));
+        }
+        for (r, l) in &self.table {
+            if l.resource != *r {
+                return Err(format!("lease keyed {r:?} holds {:?}", l.resource));
+            }
+            if !self.expiry.contains(l.expires_at, r) {
+                return Err(format!("no expiry entry for {r:?}"));
+            }
+            let linked = self.by_client.get(&l.duid).is_some_and(|v| v.contains(r));
+            if linked == l.duid.is_empty() {
+                return Err(format!("client link of {r:?} wrong"));
+            }
+        }
+        let links: usize = self.by_client.values().map(Vec::len).sum();
+        let owned = self.table.values().filter(|l| !l.duid.is_empty()).count();
+        if links != owned {
+            return Err(format!("{links} client links for {owned} owned leases"));
+        }
+        for p in &self.pools {
+            let mut expect: Vec<u128> = self
+                .table
+                .keys()
+                .chain(self.reserved.iter())
+                .chain(self.foreign.iter())
+                .filter_map(|r| p.map.index_of(r).and_then(|i| p.slice.local(i)))
+                .collect();
+            expect.sort_unstable();
+            expect.dedup();
+            let got = p.slice.used_indexes_for_check();
+            if got != expect {
+                return Err(format!(
+                    "pool {:?}: used {} indexes, expected {}",
+                    p.def.id,
+                    got.len(),
+                    expect.len()
+                ));
+            }
+        }
+        Ok(())
+    }
+}
