@@ -1,0 +1,237 @@
+//! Start-up, the signal loop and shutdown of `tandemd run`, and the offline `dump-leases`.
+
+use std::path::Path;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::{bail, Context};
+use serde::Serialize;
+use tandem_config::{Config, Durability};
+use tandem_engine::Engine;
+use tandem_lease::{Lease, LeaseKind, LeaseState};
+use tracing::{info, warn};
+
+use crate::socket::{self, SERVER_PORT};
+use crate::stats::{self, Shared};
+use crate::store::{self, Store};
+use crate::worker::{self, Handoff, Peer, Setup};
+
+/// Bound of each worker's handoff queue (packets for clients it owns, from other workers).
+const HANDOFF_QUEUE_LEN: usize = 4096;
+
+fn load_config(path: &Path) -> anyhow::Result<Config> {
+    tandem_config::load(path).map_err(|e| anyhow::anyhow!("{e}"))
+}
+
+pub(crate) fn serve(config_path: &Path) -> anyhow::Result<()> {
+    let config = load_config(config_path)?;
+    let durable = matches!(config.storage.durability, Durability::Durable);
+    let store = Store::open(&config.storage.path, durable)
+        .with_context(|| format!("opening the store at {}", config.storage.path.display()))?;
+    let duid = store.server_duid(config.server.server_duid.as_deref()).context("server DUID")?;
+    let mut engine = Engine::new(config.policy(duid.clone()))
+        .map_err(|e| anyhow::anyhow!("policy rejected by the engine: {e}"))?;
+    let interfaces =
+        socket::resolve_interfaces(&config.server.interfaces).context("resolving interfaces")?;
+    for iface in &interfaces {
+        engine.bind_interface(&iface.name, iface.index);
+    }
+    let count = config
+        .server
+        .workers
+        .map(|n| n.get())
+        .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()));
+    let count = u32::try_from(count).context("worker count")?;
+
+    let started = std::time::Instant::now();
+    let (shards, journals, report) =
+        store.load(count, engine.pool_defs(), engine.reserved()).context("loading leases")?;
+    let leases: usize = shards.iter().map(|s| s.len()).sum();
+    info!(
+        leases,
+        records = report.records,
+        skipped = report.skipped,
+        files = report.files,
+        ms = started.elapsed().as_millis() as u64,
+        "store loaded"
+    );
+    if report.skipped > 0 {
+        warn!(skipped = report.skipped, "damaged store records were skipped (see warnings above)");
+    }
+
+    // Workers inherit this mask: only the main thread takes SIGTERM, SIGINT and SIGHUP.
+    let signals = block_signals()?;
+    let shutdown = Arc::new(AtomicBool::new(false));
+    let mut peers = Vec::new();
+    let mut inboxes = Vec::new();
+    for _ in 0..count {
+        let (tx, rx) = crossbeam_channel::bounded::<Handoff>(HANDOFF_QUEUE_LEN);
+        peers.push(Peer { tx, wake: Arc::new(worker::new_eventfd()?) });
+        inboxes.push(rx);
+    }
+    let mut shared = Vec::new();
+    let mut threads = Vec::new();
+    for (((id, shard), journal), inbox) in (0..count).zip(shards).zip(journals).zip(inboxes) {
+        let socket = socket::server_socket(&interfaces, SERVER_PORT)
+            .with_context(|| format!("binding UDP port {SERVER_PORT}"))?;
+        let stats = Shared::new();
+        shared.push(stats.clone());
+        let setup = Setup {
+            id,
+            engine: engine.clone(),
+            shard,
+            journal,
+            socket,
+            inbox,
+            peers: peers.clone(),
+            stats,
+            shutdown: shutdown.clone(),
+        };
+        threads.push(
+            std::thread::Builder::new()
+                .name(format!("tandem-w{id}"))
+                .spawn(move || worker::run(setup))?,
+        );
+    }
+    let names: Vec<&str> = interfaces.iter().map(|i| i.name.as_str()).collect();
+    info!(
+        duid = %store::hex(&duid),
+        durability = if durable { "durable" } else { "os-buffer" },
+        "tandemd: serving on {} with {count} workers",
+        names.join(",")
+    );
+    std::fs::write(store.dir().join("tandemd.ready"), std::process::id().to_string())?;
+
+    let meta = |now| stats::Meta {
+        now,
+        datapath: "io_uring",
+        durability: if durable { "durable" } else { "os-buffer" },
+        skipped_at_start: report.skipped,
+    };
+    loop {
+        if threads.iter().any(|t| t.is_finished()) {
+            warn!("a worker stopped; shutting down");
+            break;
+        }
+        match wait_signal(&signals, Duration::from_secs(1)) {
+            Some(libc::SIGHUP) => warn!("SIGHUP: live reload is not supported yet; ignoring"),
+            Some(sig) => {
+                info!(signal = sig, "shutting down");
+                break;
+            }
+            None => {
+                if let Err(e) = stats::write(store.dir(), &shared, &meta(worker::unix_now())) {
+                    warn!(error = %e, "could not write stats.json");
+                }
+            }
+        }
+    }
+    shutdown.store(true, Ordering::Relaxed);
+    for peer in &peers {
+        worker::wake(&peer.wake);
+    }
+    let mut failed = false;
+    for t in threads {
+        match t.join() {
+            Ok(Ok(())) => {}
+            Ok(Err(_)) | Err(_) => failed = true,
+        }
+    }
+    stats::write(store.dir(), &shared, &meta(worker::unix_now()))?;
+    let _ = std::fs::remove_file(store.dir().join("tandemd.ready"));
+    if failed {
+        bail!("a worker failed; see the log");
+    }
+    info!("stopped");
+    Ok(())
+}
+
+fn block_signals() -> anyhow::Result<libc::sigset_t> {
+    // SAFETY: sigset_t is plain data; the calls only read and write it and the thread's mask.
+    unsafe {
+        let mut set: libc::sigset_t = std::mem::zeroed();
+        libc::sigemptyset(&mut set);
+        for sig in [libc::SIGTERM, libc::SIGINT, libc::SIGHUP] {
+            libc::sigaddset(&mut set, sig);
+        }
+        let rc = libc::pthread_sigmask(libc::SIG_BLOCK, &set, std::ptr::null_mut());
+        if rc != 0 {
+            bail!("pthread_sigmask failed: {rc}");
+        }
+        Ok(set)
+    }
+}
+
+fn wait_signal(set: &libc::sigset_t, timeout: Duration) -> Option<i32> {
+    let ts = libc::timespec {
+        tv_sec: timeout.as_secs() as libc::time_t,
+        tv_nsec: timeout.subsec_nanos() as libc::c_long,
+    };
+    // SAFETY: `set` and `ts` are live for the call; a null siginfo pointer is allowed.
+    let sig = unsafe { libc::sigtimedwait(set, std::ptr::null_mut(), &ts) };
+    (sig > 0).then_some(sig)
+}
+
+#[derive(Serialize)]
+struct LeaseJson<'a> {
+    kind: &'a str,
+    address: String,
+    prefix_len: u8,
+    duid: String,
+    iaid: u32,
+    subnet_id: u32,
+    preferred: u32,
+    valid: u32,
+    cltt: u64,
+    expires_at: u64,
+    state: &'a str,
+}
+
+fn lease_json(lease: &Lease) -> LeaseJson<'_> {
+    LeaseJson {
+        kind: match lease.resource.kind {
+            LeaseKind::Pd => "pd",
+            _ => "na",
+        },
+        address: lease.resource.addr.to_string(),
+        prefix_len: lease.resource.prefix_len,
+        duid: store::hex(&lease.duid),
+        iaid: lease.iaid,
+        subnet_id: lease.subnet_id,
+        preferred: lease.preferred_s,
+        valid: lease.valid_s,
+        cltt: lease.cltt,
+        expires_at: lease.expires_at,
+        state: match lease.state {
+            LeaseState::Bound => "bound",
+            LeaseState::Declined => "declined",
+            LeaseState::Released => "released",
+            LeaseState::Expired => "expired",
+            _ => "other",
+        },
+    }
+}
+
+/// `tandemd dump-leases`: the store as a start would load it. It changes no file, except that it
+/// completes a store relayout a crash interrupted, as a start would.
+pub(crate) fn dump_leases(config_path: &Path) -> anyhow::Result<()> {
+    use std::io::Write;
+    let config = load_config(config_path)?;
+    let durable = matches!(config.storage.durability, Durability::Durable);
+    let store = Store::open(&config.storage.path, durable)?;
+    let (leases, report) = store.read_leases()?;
+    let stdout = std::io::stdout();
+    let mut out = std::io::BufWriter::new(stdout.lock());
+    let written: std::io::Result<()> = leases.iter().try_for_each(|lease| {
+        serde_json::to_writer(&mut out, &lease_json(lease))?;
+        out.write_all(b"\n")
+    });
+    match written.and_then(|()| out.flush()) {
+        // A reader that stopped early (`| head`) is not an error.
+        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => return Ok(()),
+        other => other?,
+    }
+    eprintln!("replayed {} records, skipped {}", report.records, report.skipped);
+    Ok(())
+}
