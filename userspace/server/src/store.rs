@@ -394,26 +394,4 @@ fn parse_hex(s: &str) -> Option<Vec<u8>> {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn file_names_round_trip() {
-        assert!(matches!(parse_file_name("shard-3.snap"), Some(FileName::Snapshot(3))));
-        assert!(matches!(
-            parse_file_name(&journal_name(2, 17)),
-            Some(FileName::Journal(2, 17))
-        ));
-        assert!(parse_file_name("shard-x.snap").is_none());
-        assert!(parse_file_name("stats.json").is_none());
-        assert!(parse_file_name("shard-1.snap.tmp").is_none());
-    }
-
-    #[test]
-    fn hex_round_trip() {
-        let duid = [0u8, 4, 0xde, 0xad, 0xbe, 0xef];
-        assert_eq!(parse_hex(&hex(&duid)).as_deref(), Some(&duid[..]));
-        assert_eq!(parse_hex("0"), None);
-        assert_eq!(parse_hex("zz"), None);
-    }
-}
+mod tests;
