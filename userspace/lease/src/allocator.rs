@@ -89,8 +89,10 @@ impl Slice {
             Used::Dense(b) => {
                 b.set_used(j as u64);
             }
-            Used::Sparse { used, .. } => {
-                used.insert(j);
+            Used::Sparse { used, cursor } => {
+                if used.insert(j) {
+                    *cursor = (j + 1) % self.len;
+                }
             }
         }
     }
@@ -106,10 +108,12 @@ impl Slice {
         }
     }
 
-    /// A free slice index (not marked used).
+    /// The lowest free slice index at or after the cursor (wrapping). Does not change the
+    /// free/used state or the cursor (only marking an index used moves it), so two searches
+    /// without a bind in between give the same answer.
     pub(crate) fn find_free(&mut self) -> Option<u128> {
         let len = self.len;
-        match &mut self.used {
+        match &self.used {
             Used::Dense(b) => b.find_free(&mut self.probes).map(u128::from),
             Used::Sparse { used, cursor } => {
                 // At most used.len() + 1 probes: among that many distinct indexes one is free.
@@ -118,7 +122,6 @@ impl Slice {
                     self.probes += 1;
                     let j = (*cursor + k) % len;
                     if !used.contains(&j) {
-                        *cursor = (j + 1) % len;
                         return Some(j);
                     }
                 }
@@ -166,10 +169,14 @@ mod tests {
             s.set_used(j);
         }
         let f = s.find_free().unwrap();
-        assert!(!s.is_used(f));
-        assert!(s.probes <= 101);
-        assert_eq!(s.used_count(), 100);
+        assert_eq!(f, 100);
+        assert_eq!(s.find_free(), Some(100), "finding does not move the cursor");
+        assert!(s.probes <= 102);
+        s.set_used(7_000);
+        assert_eq!(s.find_free(), Some(7_001));
+        assert_eq!(s.used_count(), 101);
         s.set_free(5);
-        assert_eq!(s.used_count(), 99);
+        assert_eq!(s.used_count(), 100);
+        assert!(!s.is_used(5));
     }
 }

@@ -6,7 +6,7 @@
 //! |---------|------|-------------------------------------------|
 //! | magic   | 4    | [`RECORD_MAGIC`] `"TLJR"`                   |
 //! | version | 1    | [`VERSION`]                               |
-//! | length  | 2    | body length, [`MIN_BODY`]..=[`MAX_BODY`]  |
+//! | length  | 4    | body length, [`MIN_BODY`]..=[`MAX_BODY`]  |
 //! | crc     | 4    | CRC-32 (IEEE) of the body                 |
 //! | body    | len  | change kind, resource, lease fields       |
 //!
@@ -19,7 +19,8 @@
 
 use std::net::Ipv6Addr;
 
-use crate::resource::{Lease, LeaseChange, LeaseKind, LeaseState, Resource};
+use crate::lease::{Lease, LeaseChange, LeaseState};
+use crate::resource::{LeaseKind, Resource};
 
 /// Magic at the start of every record.
 pub const RECORD_MAGIC: [u8; 4] = *b"TLJR";
@@ -28,7 +29,7 @@ pub const SNAPSHOT_MAGIC: [u8; 4] = *b"TLSS";
 /// Format version of records and snapshot headers.
 pub const VERSION: u8 = 1;
 /// Record header length (magic, version, length, crc).
-pub const HEADER_LEN: usize = 11;
+pub const HEADER_LEN: usize = 13;
 /// Snapshot header length.
 pub const SNAPSHOT_HEADER_LEN: usize = 17;
 /// Longest DUID the format stores (RFC 8415 §11.1: at most 128 octets + 2 type octets).
@@ -80,7 +81,7 @@ pub fn encode(change: &LeaseChange, out: &mut Vec<u8>) {
     let start = out.len();
     out.extend_from_slice(&RECORD_MAGIC);
     out.push(VERSION);
-    out.extend_from_slice(&[0; 6]); // length + crc, filled below
+    out.extend_from_slice(&[0; 8]); // length + crc, filled below
     let body = out.len();
     let r = match change {
         LeaseChange::Upsert(l) => {
@@ -114,10 +115,10 @@ pub fn encode(change: &LeaseChange, out: &mut Vec<u8>) {
             LeaseState::Expired => 4,
         });
     }
-    let len = (out.len() - body) as u16;
+    let len = (out.len() - body) as u32;
     let crc = crc32fast::hash(&out[body..]);
-    out[start + 5..start + 7].copy_from_slice(&len.to_be_bytes());
-    out[start + 7..start + 11].copy_from_slice(&crc.to_be_bytes());
+    out[start + 5..start + 9].copy_from_slice(&len.to_be_bytes());
+    out[start + 9..start + 13].copy_from_slice(&crc.to_be_bytes());
 }
 
 /// Decode a byte stream.
@@ -193,14 +194,14 @@ fn check(b: &[u8]) -> Result<(LeaseChange, usize), SkipReason> {
     if b[4] != VERSION {
         return Err(SkipReason::BadVersion);
     }
-    let len = usize::from(u16::from_be_bytes([b[5], b[6]]));
-    if !(MIN_BODY..=MAX_BODY).contains(&len) {
+    let len = u32::from_be_bytes([b[5], b[6], b[7], b[8]]);
+    let Some(len) = usize::try_from(len).ok().filter(|l| (MIN_BODY..=MAX_BODY).contains(l)) else {
         return Err(SkipReason::BadLength);
-    }
+    };
     let Some(body) = b.get(HEADER_LEN..HEADER_LEN + len) else {
         return Err(SkipReason::Torn);
     };
-    let crc = u32::from_be_bytes([b[7], b[8], b[9], b[10]]);
+    let crc = u32::from_be_bytes([b[9], b[10], b[11], b[12]]);
     if crc32fast::hash(body) != crc {
         return Err(SkipReason::BadCrc);
     }

@@ -16,14 +16,12 @@ mod allocator;
 mod bitmap;
 mod expiry;
 pub mod journal;
+mod lease;
 mod pool;
 mod resource;
 mod shard;
 
-pub use resource::{
-    Lease, LeaseChange, LeaseKind, LeaseState, PoolDef, PoolId, PoolRange, Resource,
-};
+pub use lease::{Lease, LeaseChange, LeaseState};
+pub use resource::{LeaseKind, PoolDef, PoolId, PoolRange, Resource};
 pub use shard::Shard;
 
-#[cfg(test)]
-mod tests;

@@ -1,4 +1,4 @@
-//! The value types of the lease store: resources, leases, pools and changes.
+//! Resources (addresses and delegated prefixes) and pool definitions.
 //!
 //! RFC 8415 §6.2/§6.3 (IA_NA addresses, IA_PD prefixes) and §21.4/§21.21/§21.22.
 
@@ -44,43 +44,6 @@ impl Resource {
     }
 }
 
-/// The state of a lease in the table.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-#[non_exhaustive]
-pub enum LeaseState {
-    /// Granted to a client (RFC 8415 §18.3.2).
-    Bound,
-    /// Declined by a client and held back (RFC 8415 §18.3.8).
-    Declined,
-    /// Released by the client (RFC 8415 §18.3.7).
-    Released,
-    /// Past its valid lifetime.
-    Expired,
-}
-
-/// One lease: a resource granted to one IA of one client (or a Declined hold).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Lease {
-    /// What is leased.
-    pub resource: Resource,
-    /// Client DUID, opaque, 1..=130 octets (empty for Declined holds).
-    pub duid: Box<[u8]>,
-    /// IAID of the IA_NA / IA_PD.
-    pub iaid: u32,
-    /// The subnet the resource belongs to.
-    pub subnet_id: u32,
-    /// Preferred lifetime given to the client.
-    pub preferred_s: u32,
-    /// Valid lifetime given to the client.
-    pub valid_s: u32,
-    /// Client last transaction time (Unix s) = when this grant was made.
-    pub cltt: u64,
-    /// `cltt + valid_s` (or hold end for Declined).
-    pub expires_at: u64,
-    /// Bound, Declined, ...
-    pub state: LeaseState,
-}
-
 /// Identifies a pool of this server.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct PoolId(pub u32);
@@ -116,14 +79,4 @@ pub struct PoolDef {
     pub subnet_id: u32,
     /// Its resources.
     pub range: PoolRange,
-}
-
-/// A change to a shard's store, in the order it happened: what the journal records.
-#[derive(Debug, Clone, PartialEq, Eq)]
-#[non_exhaustive]
-pub enum LeaseChange {
-    /// A lease was inserted or replaced.
-    Upsert(Lease),
-    /// A lease was removed (released or reclaimed).
-    Remove(Resource),
 }

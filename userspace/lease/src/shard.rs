@@ -11,7 +11,8 @@ use tandem_ebpf_common::shard_of;
 use crate::allocator::Slice;
 use crate::expiry::Expiry;
 use crate::pool::PoolMap;
-use crate::resource::{Lease, LeaseChange, LeaseKind, LeaseState, PoolDef, PoolId, Resource};
+use crate::lease::{Lease, LeaseChange, LeaseState};
+use crate::resource::{LeaseKind, PoolDef, PoolId, Resource};
 
 struct Pool {
     def: PoolDef,
@@ -333,6 +334,14 @@ impl Shard {
         }
     }
 
+    /// Mark slice index `j` of `pool` free behind the table's back (tests of the checker).
+    #[cfg(test)]
+    pub(crate) fn corrupt_slice_for_test(&mut self, pool: PoolId, j: u128) {
+        if let Some(p) = self.pools.iter_mut().find(|p| p.def.id == pool) {
+            p.slice.set_free(j);
+        }
+    }
+
     /// Used slice indexes of every pool (tests compare free/used state with it).
     #[cfg(test)]
     pub(crate) fn used_indexes(&self) -> Vec<(PoolId, Vec<u128>)> {
@@ -393,3 +402,6 @@ impl Shard {
         Ok(())
     }
 }
+
+#[cfg(test)]
+mod tests;

@@ -175,7 +175,7 @@ fn garbage_between_records_is_reported_with_its_extent() {
 #[test]
 fn impossible_length_is_skipped() {
     let (changes, mut buf, ends) = stream(2);
-    buf[5..7].copy_from_slice(&0xffffu16.to_be_bytes());
+    buf[5..9].copy_from_slice(&0xffff_ffffu32.to_be_bytes());
     let items: Vec<_> = read(&buf).collect();
     assert_eq!(
         items,
