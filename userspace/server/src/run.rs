@@ -12,7 +12,7 @@ use tandem_engine::Engine;
 use tandem_lease::{Lease, LeaseKind, LeaseState};
 use tracing::{info, warn};
 
-use crate::socket::{self, SERVER_PORT};
+use crate::socket::{self, Multicast, SERVER_PORT};
 use crate::stats::{self, Shared};
 use crate::store::{self, Store};
 use crate::worker::{self, Handoff, Peer, Setup};
@@ -73,7 +73,8 @@ pub(crate) fn serve(config_path: &Path) -> anyhow::Result<()> {
     let mut shared = Vec::new();
     let mut threads = Vec::new();
     for (((id, shard), journal), inbox) in (0..count).zip(shards).zip(journals).zip(inboxes) {
-        let socket = socket::server_socket(&interfaces, SERVER_PORT)
+        let multicast = if id == 0 { Multicast::Receive } else { Multicast::Ignore };
+        let socket = socket::server_socket(&interfaces, SERVER_PORT, multicast)
             .with_context(|| format!("binding UDP port {SERVER_PORT}"))?;
         let stats = Shared::new();
         shared.push(stats.clone());

@@ -43,9 +43,29 @@ pub(crate) fn resolve_interfaces(names: &[String]) -> io::Result<Vec<Interface>>
         .collect()
 }
 
-/// One worker's socket. Every worker binds the same port with `SO_REUSEPORT`; the kernel spreads
-/// datagrams across them by flow hash, and workers hand packets to the owning shard's worker.
-pub(crate) fn server_socket(interfaces: &[Interface], port: u16) -> io::Result<OwnedFd> {
+/// `IPV6_MULTICAST_ALL` from `<linux/in6.h>` (not exported by the libc crate for glibc).
+const IPV6_MULTICAST_ALL: i32 = 29;
+
+/// Which datagrams a worker's socket takes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Multicast {
+    /// Joins ff02::1:2 and ff05::1:3 and receives every multicast datagram.
+    Receive,
+    /// Receives unicast only (relayed traffic, unicast clients).
+    Ignore,
+}
+
+/// One worker's socket. Every worker binds the same port with `SO_REUSEPORT`, and the kernel
+/// spreads *unicast* datagrams (relays) across them by flow hash. Linux delivers a *multicast*
+/// datagram to every socket bound to the port, though, so exactly one socket joins the groups
+/// ([`Multicast::Receive`]); the others set `IPV6_MULTICAST_ALL = 0` so they see no multicast at
+/// all. Whichever worker receives a packet hands it to the shard's owner when it is not that
+/// owner; XDP steering (later) removes most of these handoffs.
+pub(crate) fn server_socket(
+    interfaces: &[Interface],
+    port: u16,
+    multicast: Multicast,
+) -> io::Result<OwnedFd> {
     let socket = Socket::new(Domain::IPV6, Type::DGRAM, Some(Protocol::UDP))?;
     socket.set_only_v6(true)?;
     socket.set_reuse_address(true)?;
@@ -58,9 +78,14 @@ pub(crate) fn server_socket(interfaces: &[Interface], port: u16) -> io::Result<O
     socket.set_multicast_loop_v6(false)?;
     let addr = SocketAddrV6::new(Ipv6Addr::UNSPECIFIED, port, 0, 0);
     socket.bind(&addr.into())?;
-    for iface in interfaces {
-        socket.join_multicast_v6(&ALL_RELAYS_AND_SERVERS, iface.index)?;
-        socket.join_multicast_v6(&ALL_SERVERS, iface.index)?;
+    match multicast {
+        Multicast::Receive => {
+            for iface in interfaces {
+                socket.join_multicast_v6(&ALL_RELAYS_AND_SERVERS, iface.index)?;
+                socket.join_multicast_v6(&ALL_SERVERS, iface.index)?;
+            }
+        }
+        Multicast::Ignore => set_int_opt(&socket, libc::IPPROTO_IPV6, IPV6_MULTICAST_ALL, 0)?,
     }
     Ok(socket.into())
 }
