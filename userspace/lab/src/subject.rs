@@ -1,0 +1,309 @@
+//! The server under test: Kea (the reference) or tandemd, behind one interface.
+//!
+//! `TANDEM_TEST_SUBJECT=kea|tandem` picks one (default tandem), as hickory's `DNS_TEST_SUBJECT`.
+
+use std::fs;
+use std::net::Ipv6Addr;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use anyhow::{bail, Context, Result};
+use serde::Deserialize;
+
+use crate::netns::{output_timeout, wait_for, Netns};
+use crate::params::ServerParams;
+use crate::process::Process;
+use crate::render;
+
+/// How long a start may take before it counts as failed.
+pub const START_TIMEOUT: Duration = Duration::from_secs(20);
+
+/// Which implementation serves.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum SubjectKind {
+    /// ISC Kea `kea-dhcp6` (Debian 2.2), the reference implementation.
+    Kea,
+    /// tandemd.
+    Tandem,
+}
+
+impl SubjectKind {
+    /// Reads `TANDEM_TEST_SUBJECT` (`kea` or `tandem`; unset means tandem).
+    pub fn from_env() -> Result<Self> {
+        match std::env::var("TANDEM_TEST_SUBJECT").as_deref() {
+            Err(_) | Ok("") | Ok("tandem") => Ok(Self::Tandem),
+            Ok("kea") => Ok(Self::Kea),
+            Ok(other) => bail!("TANDEM_TEST_SUBJECT={other}: expected kea or tandem"),
+        }
+    }
+
+    /// `"kea"` or `"tandem"`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Kea => "kea",
+            Self::Tandem => "tandem",
+        }
+    }
+}
+
+/// Lease kind: address (IA_NA) or delegated prefix (IA_PD).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Deserialize)]
+#[serde(rename_all = "lowercase")]
+#[non_exhaustive]
+pub enum LeaseKind {
+    /// An IA_NA address.
+    Na,
+    /// An IA_PD prefix.
+    Pd,
+}
+
+/// One lease as the subject's store holds it (tandemd `dump-leases` shape).
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+pub struct StoredLease {
+    /// Address or prefix.
+    pub kind: LeaseKind,
+    /// The address, or the prefix's first address.
+    pub address: Ipv6Addr,
+    /// 128 for addresses.
+    pub prefix_len: u8,
+    /// Client DUID, lowercase hex without separators.
+    pub duid: String,
+    /// IAID.
+    pub iaid: u32,
+    /// Preferred lifetime (s).
+    pub preferred: u32,
+    /// Valid lifetime (s).
+    pub valid: u32,
+    /// Client last transaction time, Unix seconds: when the lease was last granted or extended.
+    pub cltt: u64,
+    /// Unix time at which the lease expires.
+    pub expires_at: u64,
+    /// `"bound"` for a live lease (Kea: state 0), else a subject-specific word.
+    pub state: String,
+}
+
+/// A running (or stopped) server in a namespace, with its config and store in `dir`.
+#[derive(Debug)]
+pub struct Subject {
+    kind: SubjectKind,
+    ns: String,
+    dir: PathBuf,
+    config: PathBuf,
+    tandemd: Option<PathBuf>,
+    process: Option<Process>,
+    starts: u32,
+}
+
+impl Subject {
+    /// Writes the config for `params` into `dir` and starts the server in `ns`.
+    ///
+    /// `tandemd` is the tandemd binary (tests pass `env!("CARGO_BIN_EXE_tandemd")`); Kea ignores
+    /// it. Returns once the server listens on UDP 547 (Kea) or wrote `tandemd.ready` (tandem).
+    pub fn start(
+        kind: SubjectKind,
+        ns: &Netns,
+        params: &ServerParams,
+        dir: &Path,
+        tandemd: Option<&Path>,
+    ) -> Result<Self> {
+        let config = match kind {
+            SubjectKind::Kea => {
+                for d in ["kea-run", "kea-lock"] {
+                    fs::create_dir_all(dir.join(d))?;
+                }
+                let path = dir.join("kea-dhcp6.json");
+                fs::write(
+                    &path,
+                    render::kea_json(params, &dir.join("kea-leases6.csv")),
+                )?;
+                path
+            }
+            SubjectKind::Tandem => {
+                if tandemd.is_none() {
+                    bail!("the tandem subject needs the tandemd binary path");
+                }
+                let storage = dir.join("store");
+                fs::create_dir_all(&storage)?;
+                let path = dir.join("tandemd.toml");
+                fs::write(&path, render::tandem_toml(params, &storage))?;
+                path
+            }
+        };
+        let mut s = Self {
+            kind,
+            ns: ns.name().to_owned(),
+            dir: dir.to_owned(),
+            config,
+            tandemd: tandemd.map(Path::to_path_buf),
+            process: None,
+            starts: 0,
+        };
+        s.launch(ns)?;
+        Ok(s)
+    }
+
+    /// Name of the namespace the server runs in.
+    pub fn ns_name(&self) -> &str {
+        &self.ns
+    }
+
+    /// Which implementation this is.
+    pub fn kind(&self) -> SubjectKind {
+        self.kind
+    }
+
+    /// The config file written for this subject.
+    pub fn config_path(&self) -> &Path {
+        &self.config
+    }
+
+    /// tandemd's storage directory (`<dir>/store`); Kea's lease file lives in `dir`.
+    pub fn storage_dir(&self) -> PathBuf {
+        self.dir.join("store")
+    }
+
+    /// The running server's pid.
+    pub fn pid(&self) -> Option<u32> {
+        self.process.as_ref().map(Process::pid)
+    }
+
+    /// The server's stderr (logs) of the current run.
+    pub fn log(&self) -> String {
+        self.process
+            .as_ref()
+            .map(Process::stderr)
+            .unwrap_or_default()
+    }
+
+    /// Whether the server process is still running.
+    pub fn is_running(&mut self) -> bool {
+        self.process.as_mut().is_some_and(Process::is_running)
+    }
+
+    /// Stops the server gracefully (SIGTERM, then SIGKILL after a grace period).
+    pub fn stop(&mut self) -> Result<()> {
+        if let Some(mut p) = self.process.take() {
+            let st = p.stop()?;
+            if !st.success() {
+                eprintln!("lab: {} exited with {st} on SIGTERM", self.kind.as_str());
+            }
+        }
+        Ok(())
+    }
+
+    /// `kill -9` of the server's pid (only the process this subject started).
+    pub fn kill9(&mut self) -> Result<()> {
+        if let Some(mut p) = self.process.take() {
+            p.kill9()?;
+        }
+        Ok(())
+    }
+
+    /// Starts the server again from the same config and store (after stop or kill9).
+    pub fn restart(&mut self, ns: &Netns) -> Result<()> {
+        self.stop()?;
+        self.launch(ns)
+    }
+
+    /// Every lease in the store (tandemd: `tandemd dump-leases`; Kea: its memfile CSV), live
+    /// ones only for Kea (the last record per resource, dropped when its valid lifetime is 0).
+    pub fn leases(&self) -> Result<Vec<StoredLease>> {
+        match self.kind {
+            SubjectKind::Kea => {
+                let path = self.dir.join("kea-leases6.csv");
+                let text = fs::read_to_string(&path).unwrap_or_default();
+                crate::kea_csv::parse(&text)
+            }
+            SubjectKind::Tandem => {
+                let bin = self.tandemd.as_ref().context("tandemd path")?;
+                let mut cmd = std::process::Command::new(bin);
+                cmd.arg("dump-leases").arg("--config").arg(&self.config);
+                let out = output_timeout(&mut cmd, Duration::from_secs(30))?;
+                if !out.status.success() {
+                    bail!(
+                        "tandemd dump-leases: {}",
+                        String::from_utf8_lossy(&out.stderr)
+                    );
+                }
+                String::from_utf8_lossy(&out.stdout)
+                    .lines()
+                    .filter(|l| !l.trim().is_empty())
+                    .map(|l| serde_json::from_str(l).with_context(|| format!("lease line {l}")))
+                    .collect()
+            }
+        }
+    }
+
+    /// tandemd's `stats.json` (None for Kea, which keeps no such file).
+    pub fn stats(&self) -> Result<Option<serde_json::Value>> {
+        if self.kind != SubjectKind::Tandem {
+            return Ok(None);
+        }
+        let path = self.storage_dir().join("stats.json");
+        let text = fs::read_to_string(&path).with_context(|| path.display().to_string())?;
+        Ok(Some(serde_json::from_str(&text)?))
+    }
+
+    fn launch(&mut self, ns: &Netns) -> Result<()> {
+        self.starts += 1;
+        let name = format!("{}-{}", self.kind.as_str(), self.starts);
+        match self.kind {
+            SubjectKind::Kea => {
+                let mut cmd = ns.command("kea-dhcp6");
+                cmd.arg("-c").arg(&self.config);
+                cmd.env("KEA_PIDFILE_DIR", self.dir.join("kea-run"));
+                cmd.env("KEA_LOCKFILE_DIR", self.dir.join("kea-lock"));
+                cmd.env("KEA_LOGGER_DESTINATION", self.dir.join("kea-logger"));
+                let mut p = Process::spawn(cmd, &self.dir, &name)?;
+                let r = wait_for("kea-dhcp6 listening on UDP 547", START_TIMEOUT, || {
+                    if !p.is_running() {
+                        return Some(false);
+                    }
+                    listening_547(ns).then_some(true)
+                });
+                if !matches!(r, Ok(true)) {
+                    bail!("kea-dhcp6 did not start: {}", p.stderr());
+                }
+                self.process = Some(p);
+            }
+            SubjectKind::Tandem => {
+                let bin = self.tandemd.clone().context("tandemd path")?;
+                let ready = self.storage_dir().join("tandemd.ready");
+                let _ = fs::remove_file(&ready);
+                let mut cmd = ns.command(&bin.display().to_string());
+                cmd.arg("run").arg("--config").arg(&self.config);
+                cmd.env(
+                    "TANDEM_LOG",
+                    std::env::var("TANDEM_LOG").unwrap_or_else(|_| "info".into()),
+                );
+                let mut p = Process::spawn(cmd, &self.dir, &name)?;
+                let r = wait_for("tandemd.ready", START_TIMEOUT, || {
+                    if !p.is_running() {
+                        return Some(false);
+                    }
+                    ready.exists().then_some(true)
+                });
+                if !matches!(r, Ok(true)) {
+                    bail!("tandemd did not start: {}", p.stderr());
+                }
+                self.process = Some(p);
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Whether something in `ns` listens on UDP port 547.
+fn listening_547(ns: &Netns) -> bool {
+    ns.run(&["ss", "-H", "-u", "-l", "-n", "sport = :547"])
+        .is_ok_and(|o| !o.trim().is_empty())
+}
+
+impl Drop for Subject {
+    fn drop(&mut self) {
+        if let Err(e) = self.stop() {
+            eprintln!("lab: stopping subject: {e:#}");
+        }
+    }
+}

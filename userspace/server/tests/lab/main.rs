@@ -1,0 +1,14 @@
+//! Lab tests: real tandemd (or Kea) in network namespaces, real clients, relays, load and faults.
+//!
+//! Run as root with the Debian packages of shared/docs/testing.md installed:
+//! `cargo test -p tandemd --test lab -- --ignored --test-threads=1`
+//! with `TANDEM_TEST_SUBJECT=kea` to run the same scenarios against Kea.
+
+mod common;
+
+mod bad_inputs;
+mod dhclient_direct;
+mod dhclient_relayed;
+mod information_request;
+mod kill9_keeps_leases;
+mod perfdhcp_load;
