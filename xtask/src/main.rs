@@ -1,1 +1,130 @@
-fn main() {}
+//! `cargo xtask`: tandem's project automation.
+//!
+//! - `deps`: install what the tests and the demo need on a fresh Debian 12 machine (idempotent).
+//! - `test`: the README's test command (deps, workspace tests, the namespace lab, a fuzz smoke).
+//! - `demo`: tandemd in a network-namespace lab serving real and simulated clients.
+//! - `clean`: remove what an interrupted run left behind (lab namespaces, scratch dirs).
+//! - `compare`: tandemd against Kea, CPU time per 4-message exchange, into `bench/RESULTS.md`.
+//!
+//! Everything runs as root; network traffic stays inside namespaces the lab creates.
+
+mod clean;
+mod compare;
+mod demo;
+mod deps;
+mod host;
+mod interrupt;
+mod machine;
+mod proc_stat;
+mod results;
+mod servers;
+mod shell;
+mod steps;
+mod test_suite;
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+#[derive(Parser)]
+#[command(name = "cargo xtask", about = "tandem project automation")]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Install the Debian packages and Rust components the tests and the demo need.
+    Deps,
+    /// Run every test: deps, unit + integration, the namespace lab, a fuzz smoke run.
+    Test {
+        /// Run only these parts (comma-separated); CI runs them all.
+        #[arg(long, value_enum, value_delimiter = ',')]
+        only: Vec<test_suite::Part>,
+    },
+    /// Build tandemd and show it serving real and simulated DHCPv6 clients in a lab.
+    Demo {
+        /// Simulated perfdhcp clients.
+        #[arg(long, default_value_t = 2000)]
+        clients: u32,
+        /// Keep the scratch directory (configs, lease stores, logs) for inspection.
+        #[arg(long)]
+        keep: bool,
+        /// The server to run: tandemd, or Kea to see the reference do the same job.
+        #[arg(long, value_enum, default_value = "tandem")]
+        subject: demo::DemoSubject,
+    },
+    /// Remove lab namespaces and scratch directories left by interrupted runs.
+    Clean,
+    /// Measure tandemd and Kea under the same perfdhcp load; write bench/RESULTS.md.
+    Compare {
+        /// perfdhcp exchange rate (-r).
+        #[arg(long, default_value_t = 2000)]
+        rate: u32,
+        /// perfdhcp simulated clients (-R).
+        #[arg(long, default_value_t = 20000)]
+        clients: u32,
+        /// perfdhcp test period in seconds (-p).
+        #[arg(long, default_value_t = 20)]
+        seconds: u32,
+        /// Servers to measure, in order (the ratio is taken against Kea when it runs).
+        #[arg(
+            long,
+            value_enum,
+            value_delimiter = ',',
+            default_value = "tandem-durable,tandem-os-buffer,kea"
+        )]
+        servers: Vec<compare::Server>,
+    },
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let root = repo_root();
+    let result = match cli.command {
+        Command::Deps => deps::run().map(|_| ()),
+        Command::Clean => clean::run(),
+        Command::Test { only } => test_suite::run(&root, &only),
+        Command::Demo {
+            clients,
+            keep,
+            subject,
+        } => demo::run(
+            &root,
+            demo::Options {
+                subject,
+                clients,
+                keep,
+            },
+        ),
+        Command::Compare {
+            rate,
+            clients,
+            seconds,
+            servers,
+        } => compare::run(
+            &root,
+            compare::Load {
+                rate,
+                clients,
+                seconds,
+            },
+            &servers,
+        ),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("xtask: error: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// The workspace root: the parent of this crate's manifest directory.
+fn repo_root() -> PathBuf {
+    let manifest = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
+    manifest.parent().map_or(manifest.clone(), PathBuf::from)
+}
