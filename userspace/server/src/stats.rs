@@ -77,6 +77,10 @@ pub(crate) struct Local {
     pub(crate) journal_records: u64,
     pub(crate) journal_syncs: u64,
     pub(crate) journal_sync_us_total: u64,
+    /// Journal batches that failed to write or sync (each is retried).
+    pub(crate) journal_failures: u64,
+    /// 1 while the latest journal batch failed: replies are withheld (the alarm).
+    pub(crate) journal_failing: u64,
     pub(crate) leases_na: u64,
     pub(crate) leases_pd: u64,
 }
@@ -98,6 +102,8 @@ pub(crate) struct Shared {
     journal_records: AtomicU64,
     journal_syncs: AtomicU64,
     journal_sync_us_total: AtomicU64,
+    journal_failures: AtomicU64,
+    journal_failing: AtomicU64,
     leases_na: AtomicU64,
     leases_pd: AtomicU64,
 }
@@ -113,6 +119,8 @@ impl Shared {
             journal_records: AtomicU64::new(0),
             journal_syncs: AtomicU64::new(0),
             journal_sync_us_total: AtomicU64::new(0),
+            journal_failures: AtomicU64::new(0),
+            journal_failing: AtomicU64::new(0),
             leases_na: AtomicU64::new(0),
             leases_pd: AtomicU64::new(0),
         })
@@ -130,6 +138,8 @@ impl Shared {
         self.journal_records.store(l.journal_records, Relaxed);
         self.journal_syncs.store(l.journal_syncs, Relaxed);
         self.journal_sync_us_total.store(l.journal_sync_us_total, Relaxed);
+        self.journal_failures.store(l.journal_failures, Relaxed);
+        self.journal_failing.store(l.journal_failing, Relaxed);
         self.leases_na.store(l.leases_na, Relaxed);
         self.leases_pd.store(l.leases_pd, Relaxed);
     }
@@ -155,6 +165,9 @@ struct JournalJson {
     records: u64,
     syncs: u64,
     sync_us_total: u64,
+    failures: u64,
+    /// True while any worker's journal cannot write: clients are not being answered.
+    failing: bool,
     skipped_at_start: u64,
 }
 
@@ -208,6 +221,8 @@ pub(crate) fn write(dir: &Path, workers: &[Arc<Shared>], meta: &Meta<'_>) -> std
             records: sum(&|w| w.journal_records.load(Relaxed)),
             syncs: sum(&|w| w.journal_syncs.load(Relaxed)),
             sync_us_total: sum(&|w| w.journal_sync_us_total.load(Relaxed)),
+            failures: sum(&|w| w.journal_failures.load(Relaxed)),
+            failing: workers.iter().any(|w| w.journal_failing.load(Relaxed) != 0),
             skipped_at_start: meta.skipped_at_start,
         },
         per_worker: workers

@@ -28,6 +28,10 @@ use crate::store::JournalFile;
 const RECV_SLOTS: usize = 64;
 /// Maintenance period: expiry reclamation, counters, compaction checks.
 const TICK: Duration = Duration::from_millis(250);
+/// Wait before rewriting a batch whose write or sync failed (disk full, I/O error).
+const JOURNAL_RETRY: Duration = Duration::from_millis(100);
+/// How long shutdown keeps retrying a journal the disk refuses.
+const SHUTDOWN_WRITE_GRACE: Duration = Duration::from_secs(5);
 /// Compact a journal once it is this large and larger than a fresh snapshot would be.
 const COMPACT_JOURNAL_BYTES: u64 = 64 << 20;
 
@@ -130,6 +134,8 @@ struct Ctx {
     gc: GroupCommit<usize>,
     write_ok: Option<bool>,
     sync_started: Instant,
+    /// After a failed batch, no rewrite before this instant.
+    retry_at: Option<Instant>,
     peers: Vec<Peer>,
     peer_dirty: Vec<bool>,
     pool_kind: HashMap<PoolId, LeaseKind>,
@@ -179,6 +185,7 @@ impl Worker {
                 gc: GroupCommit::new(),
                 write_ok: None,
                 sync_started: Instant::now(),
+                retry_at: None,
                 peer_dirty: vec![false; count as usize],
                 peers: s.peers,
                 pool_kind,
@@ -195,11 +202,21 @@ impl Worker {
         }
         self.arm_wake()?;
         let mut next_tick = Instant::now();
+        let mut drain_started = Instant::now();
         loop {
             if !self.draining && self.shutdown.load(Ordering::Relaxed) {
                 self.begin_drain()?;
+                drain_started = Instant::now();
             }
             if self.draining && self.is_drained() {
+                break;
+            }
+            if self.draining
+                && self.ctx.stats.journal_failing != 0
+                && drain_started.elapsed() > SHUTDOWN_WRITE_GRACE
+            {
+                // Nothing in the unwritten batch was acknowledged to anyone.
+                error!(worker = self.ctx.id, "stopping with journal records the disk refused");
                 break;
             }
             let wait = next_tick.saturating_duration_since(Instant::now());
@@ -442,6 +459,9 @@ impl Ctx {
 
     /// Start the next group-commit write (plus fdatasync in durable mode) when none is in flight.
     fn start_batch(&mut self, ring: &mut IoUring) -> io::Result<()> {
+        if self.retry_at.is_some_and(|t| Instant::now() < t) {
+            return Ok(());
+        }
         let durable = self.journal.durable();
         let fd = self.journal.fd.as_raw_fd();
         let Some(batch) = self.gc.start(self.journal.offset) else { return Ok(()) };
@@ -469,7 +489,7 @@ impl Ctx {
         let expected = self.gc.in_flight().map_or(0, |b| b.bytes.len());
         let ok = res >= 0 && res as usize == expected;
         if !ok {
-            warn!(worker = self.id, result = res, expected, "journal write failed or was short");
+            debug!(worker = self.id, result = res, expected, "journal write failed or was short");
         }
         if self.journal.durable() {
             self.write_ok = Some(ok);
@@ -481,7 +501,7 @@ impl Ctx {
     fn on_journal_synced(&mut self, res: i32) {
         let ok = self.write_ok.take().unwrap_or(false) && res >= 0;
         if res < 0 && res != -libc::ECANCELED {
-            warn!(worker = self.id, errno = -res, "journal fdatasync failed");
+            debug!(worker = self.id, errno = -res, "journal fdatasync failed");
         }
         self.finish_batch(ok);
     }
@@ -489,6 +509,22 @@ impl Ctx {
     fn finish_batch(&mut self, ok: bool) {
         let (finished, grown) = self.gc.finish(ok);
         self.journal.offset += grown;
+        // The alarm: once when the journal starts failing, once when it recovers.
+        match (ok, self.stats.journal_failing != 0) {
+            (false, false) => error!(
+                worker = self.id,
+                "journal writes are failing (disk full or I/O error): replies are withheld and \
+                 the batch is retried until the disk accepts it"
+            ),
+            (true, true) => info!(worker = self.id, "journal writes succeed again; serving"),
+            _ => {}
+        }
+        self.stats.journal_failing = u64::from(!ok);
+        self.retry_at = None;
+        if !ok {
+            self.stats.journal_failures += 1;
+            self.retry_at = Some(Instant::now() + JOURNAL_RETRY);
+        }
         if ok {
             self.stats.journal_syncs += 1;
             self.stats.journal_records += finished.records;
