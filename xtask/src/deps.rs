@@ -2,8 +2,10 @@
 //!
 //! Idempotent and quick when everything is present: `dpkg-query` decides what is missing, `apt-get
 //! update` runs only when something is, and the Rust pieces are probed before they are installed.
-//! Afterwards no Debian DHCP service is left running in the host's network namespace (the Kea
-//! package starts one from its postinst where it can).
+//! When packages were installed, no Debian DHCP service they brought is left running in the
+//! host's network namespace (the Kea package starts one from its postinst where it can): the
+//! units are stopped and disabled where systemd runs, and daemons that appeared during the
+//! install are ended. A DHCP daemon someone runs on the host on purpose is left alone.
 
 use std::path::Path;
 use std::time::{Duration, Instant};
@@ -39,10 +41,13 @@ const TSHARK_PRESEED: &str = "wireshark-common wireshark-common/install-setuid b
 /// instead of failing.
 const APT_LOCK_WAIT: &str = "-oDPkg::Lock::Timeout=600";
 
-/// Daemons the packages above may start on the host; none may keep running there.
+/// Daemons the packages above (or Kea's recommended companions) may start on the host; none
+/// the install started may keep running there.
 const HOST_DAEMONS: &[(&str, &str)] = &[
     // (systemd unit / init script, process name)
     ("kea-dhcp6-server", "kea-dhcp6"),
+    ("kea-dhcp4-server", "kea-dhcp4"),
+    ("kea-ctrl-agent", "kea-ctrl-agent"),
     ("isc-dhcp-relay", "dhcrelay"),
 ];
 
@@ -50,8 +55,10 @@ const HOST_DAEMONS: &[(&str, &str)] = &[
 pub(crate) fn run() -> anyhow::Result<Vec<String>> {
     let started = Instant::now();
     let mut actions = Vec::new();
-    install_packages(&mut actions)?;
-    quiet_host_daemons(&mut actions)?;
+    let running_before = host_daemon_pids()?;
+    if install_packages(&mut actions)? {
+        quiet_host_daemons(&running_before, &mut actions)?;
+    }
     install_rust_pieces(&mut actions)?;
     let secs = started.elapsed().as_secs_f64();
     if actions.is_empty() {
@@ -65,14 +72,15 @@ pub(crate) fn run() -> anyhow::Result<Vec<String>> {
     Ok(actions)
 }
 
-fn install_packages(actions: &mut Vec<String>) -> anyhow::Result<()> {
+/// Installs the missing packages; true when it installed any.
+fn install_packages(actions: &mut Vec<String>) -> anyhow::Result<bool> {
     let missing: Vec<&str> = PACKAGES
         .iter()
         .copied()
         .filter(|p| !package_installed(p))
         .collect();
     if missing.is_empty() {
-        return Ok(());
+        return Ok(false);
     }
     ensure_root()?;
     println!("deps: missing Debian packages: {}", missing.join(" "));
@@ -104,7 +112,7 @@ fn install_packages(actions: &mut Vec<String>) -> anyhow::Result<()> {
         );
     }
     actions.push(format!("installed {}", missing.join(" ")));
-    Ok(())
+    Ok(true)
 }
 
 fn package_installed(package: &str) -> bool {
@@ -126,24 +134,41 @@ fn ensure_root() -> anyhow::Result<()> {
     Ok(())
 }
 
-/// Stops and disables the Debian services (where systemd runs) and ends any of their daemons
-/// still running in the host's network namespace. Daemons inside lab namespaces are the lab's
-/// and are left alone.
-fn quiet_host_daemons(actions: &mut Vec<String>) -> anyhow::Result<()> {
+/// Host-namespace pids of every [`HOST_DAEMONS`] process, before the install.
+fn host_daemon_pids() -> anyhow::Result<Vec<u32>> {
+    let mut pids = Vec::new();
+    for &(_, process) in HOST_DAEMONS {
+        pids.extend(host_namespace_pids(process)?);
+    }
+    Ok(pids)
+}
+
+/// After an install: stops and disables the Debian services (where systemd runs) and ends the
+/// daemons that appeared in the host's network namespace since `running_before` was taken.
+/// Daemons inside lab namespaces, and those that ran before the install, are left alone.
+fn quiet_host_daemons(running_before: &[u32], actions: &mut Vec<String>) -> anyhow::Result<()> {
     let systemd = Path::new("/run/systemd/system").is_dir();
     for &(unit, process) in HOST_DAEMONS {
         if systemd && unit_enabled_or_active(unit) {
             run_streamed(&mut cmd("systemctl", ["disable", "--now", unit]))?;
             actions.push(format!("stopped and disabled the {unit} service"));
         }
-        for pid in host_namespace_pids(process)? {
+        for pid in started_since(running_before, &host_namespace_pids(process)?) {
             stop_process(pid)?;
             actions.push(format!(
-                "stopped {process} (pid {pid}) left running on the host"
+                "stopped {process} (pid {pid}), started on the host by the install"
             ));
         }
     }
     Ok(())
+}
+
+/// The pids in `now` that were not running `before`.
+fn started_since(before: &[u32], now: &[u32]) -> Vec<u32> {
+    now.iter()
+        .copied()
+        .filter(|pid| !before.contains(pid))
+        .collect()
 }
 
 /// `enabled` only: a SysV script's generated unit reports `generated` and never starts on its
@@ -248,6 +273,15 @@ mod tests {
         assert!(!status_is_installed("deinstall ok config-files"));
         assert!(!status_is_installed("install ok half-configured"));
         assert!(!status_is_installed(""));
+    }
+
+    #[test]
+    fn only_daemons_the_install_started_are_stopped() {
+        assert_eq!(started_since(&[10, 20], &[10, 20, 30, 40]), vec![30, 40]);
+        assert_eq!(started_since(&[10], &[10]), Vec::<u32>::new());
+        assert_eq!(started_since(&[], &[5]), vec![5]);
+        // A daemon that ran before and exited during the install is not ours to stop.
+        assert_eq!(started_since(&[7], &[]), Vec::<u32>::new());
     }
 
     #[test]

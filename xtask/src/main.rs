@@ -83,6 +83,7 @@ enum Command {
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let root = repo_root();
+    let quiet_failure = matches!(cli.command, Command::Test { .. });
     let result = match cli.command {
         Command::Deps => deps::run().map(|_| ()),
         Command::Clean => clean::run(),
@@ -116,6 +117,9 @@ fn main() -> ExitCode {
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
+        // `test` already printed the failing step's error and, last, the `N passed, N failed`
+        // line; repeating the error here would make that line not the last one.
+        Err(_) if quiet_failure => ExitCode::FAILURE,
         Err(e) => {
             eprintln!("xtask: error: {e:#}");
             ExitCode::FAILURE
