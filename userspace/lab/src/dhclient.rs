@@ -14,6 +14,7 @@ use std::time::Duration;
 
 use anyhow::{bail, Context, Result};
 
+use crate::dhclient_leases::ClientLease;
 use crate::netns::{output_timeout, wait_for, Netns};
 use crate::process::Process;
 
@@ -192,6 +193,13 @@ impl Dhclient {
             .into_iter()
             .filter(|e| e.reason == reason)
             .collect())
+    }
+
+    /// What dhclient's lease file (`-lf`) says the client holds now (its last `lease6` block).
+    pub fn lease_file(&self) -> Result<Vec<ClientLease>> {
+        let text = fs::read_to_string(&self.leases).unwrap_or_default();
+        crate::dhclient_leases::parse(&text)
+            .with_context(|| format!("{}:\n{text}", self.leases.display()))
     }
 
     /// dhclient's own stderr (its `-v` log).

@@ -15,6 +15,7 @@
 
 pub mod capture;
 pub mod dhclient;
+pub mod dhclient_leases;
 pub mod kea_csv;
 pub mod link;
 pub mod netns;
@@ -28,6 +29,7 @@ pub mod topology;
 
 pub use capture::{Capture, Dhcp6Frame, IaLease};
 pub use dhclient::{Dhclient, DhclientEvent, DhclientMode};
+pub use dhclient_leases::ClientLease;
 pub use link::{add_address, Link, LinkEnd};
 pub use netns::{wait_for, Netns};
 pub use params::{Lifetimes, ServerParams};

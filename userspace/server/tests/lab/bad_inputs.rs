@@ -316,6 +316,47 @@ fn cases() -> Vec<Case> {
         true,
         drop("unicast_not_allowed"),
     );
+    // The same checks hold for datagrams sent to the server's unicast address (where relays
+    // send): validation comes before any unicast handling.
+    let mut b = msg(3, &[client_id(59), elapsed()]);
+    b.extend_from_slice(&[0, 2, 0, 90, 0, 2, 0, 0]);
+    add(
+        "1 unicast: Server ID past the message end",
+        b,
+        true,
+        drop("malformed"),
+    );
+    add(
+        "2 unicast: 65,000-octet Client ID in Renew",
+        msg(5, &[opt(1, &[9; 65_000]), foreign_server_id(), elapsed()]),
+        true,
+        drop("bad_duid_length"),
+    );
+    let mut deep = solicit(60, vec![]);
+    for h in 0..40u8 {
+        deep = relay_forw(h.min(32), link, &deep);
+    }
+    add(
+        "3 unicast: Relay-forward nested 40 deep",
+        deep,
+        true,
+        drop("relay_too_deep"),
+    );
+    add(
+        "4 unicast: Request with a foreign Server ID",
+        msg(
+            3,
+            &[client_id(62), foreign_server_id(), elapsed(), ia_na(1, &[])],
+        ),
+        true,
+        drop("foreign_server_id"),
+    );
+    add(
+        "4 unicast: Information-request",
+        msg(11, &[client_id(63), elapsed()]),
+        true,
+        drop("unicast_not_allowed"),
+    );
     add(
         "4 Advertise sent to a server",
         msg(2, &[client_id(51), foreign_server_id()]),

@@ -61,26 +61,58 @@ pub(crate) fn bind_renew_release(
     let first = store_pair(subject, &bound)
         .unwrap_or_else(|e| panic!("{e}\nserver log:\n{}", log_tail(subject)));
     println!("store after bind: {first:?}");
+    // The client's own record (its -lf lease file) names the same resources under the same
+    // IAIDs as the server's store.
+    let held = wait_for(
+        "dhclient lease file with the address and the prefix",
+        Duration::from_secs(5),
+        || {
+            let held = client.lease_file().ok()?;
+            let has = |s: &StoredLease| {
+                held.iter().any(|h| {
+                    (h.kind, h.address, h.prefix_len, h.iaid)
+                        == (s.kind, s.address, s.prefix_len, s.iaid)
+                })
+            };
+            (has(&first.0) && has(&first.1)).then_some(held)
+        },
+    )
+    .unwrap_or_else(|e| panic!("{e}: store {first:?}, lease file {:?}", client.lease_file()));
+    println!("dhclient lease file: {held:?}");
 
     // Renewal at T1 = 3 s: dhclient reports RENEW6 for the address and the prefix.
     let renewed = wait_bound(&client, "RENEW6", 0);
     assert_eq!(renewed.address, bound.address, "Renew changed the address");
     assert_eq!(renewed.prefix, bound.prefix, "Renew changed the prefix");
+    let moved = |a: &StoredLease, b: &StoredLease| b.cltt > a.cltt && b.expires_at > a.expires_at;
     let second = wait_for(
-        "store expires_at moved forward by the Renew",
+        "store cltt and expires_at moved forward by the Renew",
         Duration::from_secs(5),
         || {
             let s = store_pair(subject, &bound).ok()?;
-            (s.0.expires_at > first.0.expires_at && s.1.expires_at > first.1.expires_at)
-                .then_some(s)
+            (moved(&first.0, &s.0) && moved(&first.1, &s.1)).then_some(s)
         },
     )
     .unwrap_or_else(|e| panic!("{e}: first {first:?} now {:?}", store_pair(subject, &bound)));
+    for (l, lt) in [
+        (&second.0, params.lifetimes),
+        (&second.1, params.pd_lifetimes),
+    ] {
+        assert_eq!(
+            l.expires_at,
+            l.cltt + u64::from(lt.valid),
+            "stored expiry is not cltt + valid: {l:?}"
+        );
+    }
     println!(
-        "renewed after {:?}: expires_at {} -> {} (na), {} -> {} (pd)",
+        "renewed after {:?}: cltt {} -> {}, expires_at {} -> {} (na); cltt {} -> {}, expires_at {} -> {} (pd)",
         t0.elapsed(),
+        first.0.cltt,
+        second.0.cltt,
         first.0.expires_at,
         second.0.expires_at,
+        first.1.cltt,
+        second.1.cltt,
         first.1.expires_at,
         second.1.expires_at
     );

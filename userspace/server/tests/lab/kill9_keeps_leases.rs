@@ -58,7 +58,12 @@ fn kill9_keeps_leases() {
         let Some(m) = f.inner() else { continue };
         let Some(duid) = &m.client_duid else { continue };
         for l in m.leases.iter().filter(|l| l.valid > 0) {
-            let now = (duid.clone(), l.iaid, l.prefix_len, f.time + f64::from(l.valid));
+            let now = (
+                duid.clone(),
+                l.iaid,
+                l.prefix_len,
+                f.time + f64::from(l.valid),
+            );
             if let Some(old) = given.insert((l.kind, l.address), now) {
                 if (&old.0, old.1) != (duid, l.iaid) {
                     twice.push(format!(

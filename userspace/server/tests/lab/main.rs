@@ -7,7 +7,9 @@
 mod common;
 
 mod bad_inputs;
+mod cleanup;
 mod dhclient_direct;
+mod disk_full;
 mod dhclient_relayed;
 mod information_request;
 mod kill9_keeps_leases;

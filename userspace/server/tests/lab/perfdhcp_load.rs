@@ -27,7 +27,11 @@ fn run(address_and_prefix: bool, name: &str) {
     for x in ["SOLICIT-ADVERTISE", "REQUEST-REPLY"] {
         let e = report.exchange(x).unwrap();
         // perfdhcp sends in per-tick batches and may overshoot -n by a few exchanges.
-        assert!(e.sent >= u64::from(CLIENTS), "{x}: sent {} of {CLIENTS}", e.sent);
+        assert!(
+            e.sent >= u64::from(CLIENTS),
+            "{x}: sent {} of {CLIENTS}",
+            e.sent
+        );
         assert_eq!(e.drops, 0, "{x}: drops");
         assert_eq!(e.received, e.sent, "{x}: received");
         assert_eq!(e.rejected_leases, 0, "{x}: rejected leases");
