@@ -14,7 +14,7 @@ use crate::shell::{cmd, run_streamed};
 use crate::steps::{failure, Steps};
 
 /// libFuzzer limits for the smoke run: whichever comes first.
-const FUZZ_RUNS: u32 = 20_000;
+const FUZZ_RUNS: u32 = 1_000_000;
 const FUZZ_MAX_SECS: u32 = 60;
 
 /// A group of steps, for `--only`.
