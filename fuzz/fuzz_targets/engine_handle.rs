@@ -22,28 +22,53 @@ fn a(s: &str) -> Ipv6Addr {
 }
 
 fn engine() -> Engine {
-    let lifetimes = Lifetimes { preferred_s: 100, valid_s: 200, t1_s: None, t2_s: None };
-    let subnet = |id, prefix: &str, interface: Option<&str>, first: &str, last: &str, pd: &str| {
-        Subnet {
+    let lifetimes = Lifetimes {
+        preferred_s: 100,
+        valid_s: 200,
+        t1_s: None,
+        t2_s: None,
+    };
+    let subnet =
+        |id, prefix: &str, interface: Option<&str>, first: &str, last: &str, pd: &str| Subnet {
             id: SubnetId(id),
             prefix: a(prefix),
             prefix_len: 64,
             interface: interface.map(str::to_owned),
-            ranges: vec![AddressRange { first: a(first), last: a(last) }],
-            pd_pools: vec![PrefixPool { prefix: a(pd), prefix_len: 48, delegated_len: 56 }],
+            ranges: vec![AddressRange {
+                first: a(first),
+                last: a(last),
+            }],
+            pd_pools: vec![PrefixPool {
+                prefix: a(pd),
+                prefix_len: 48,
+                delegated_len: 56,
+            }],
             reservations: vec![],
             lifetimes,
             pd_lifetimes: None,
             rapid_commit: id == 1,
             options: ClientOptions::default(),
-        }
-    };
+        };
     let policy = Policy {
         server_duid: SERVER_DUID.to_vec(),
         subnets: vec![
             // Small pools so exhaustion paths are reached.
-            subnet(1, "2001:db8:1::", Some("eth0"), "2001:db8:1::10", "2001:db8:1::1f", "2001:db8:8000::"),
-            subnet(2, "2001:db8:2::", None, "2001:db8:2::10", "2001:db8:2::13", "2001:db8:9000::"),
+            subnet(
+                1,
+                "2001:db8:1::",
+                Some("eth0"),
+                "2001:db8:1::10",
+                "2001:db8:1::1f",
+                "2001:db8:8000::",
+            ),
+            subnet(
+                2,
+                "2001:db8:2::",
+                None,
+                "2001:db8:2::10",
+                "2001:db8:2::13",
+                "2001:db8:9000::",
+            ),
         ],
         decline_hold_s: 30,
         options: ClientOptions {
@@ -75,7 +100,9 @@ thread_local! {
 }
 
 fuzz_target!(|data: &[u8]| {
-    let Some((&mode, packet)) = data.split_first() else { return };
+    let Some((&mode, packet)) = data.split_first() else {
+        return;
+    };
     STATE.with(|state| {
         let state = &mut *state.borrow_mut();
         state.now += u64::from(mode >> 2);
@@ -97,7 +124,9 @@ fuzz_target!(|data: &[u8]| {
             },
         };
         let before = state.shard.len();
-        let result = state.engine.handle(state.now, &rx, packet, &mut state.shard, &mut state.out);
+        let result = state
+            .engine
+            .handle(state.now, &rx, packet, &mut state.shard, &mut state.out);
         let changes = state.shard.drain_changes().count();
         match result {
             Ok(reply) => {

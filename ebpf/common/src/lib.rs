@@ -53,7 +53,9 @@ mod tests {
 
     #[test]
     fn shard_is_in_range_and_stable() {
-        let duid = [0u8, 1, 0, 1, 0x2a, 0x3b, 0x4c, 0x5d, 0, 0x16, 0x3e, 0x11, 0x22, 0x33];
+        let duid = [
+            0u8, 1, 0, 1, 0x2a, 0x3b, 0x4c, 0x5d, 0, 0x16, 0x3e, 0x11, 0x22, 0x33,
+        ];
         for n in 1..64 {
             let s = shard_of(&duid, n);
             assert!(s < n);

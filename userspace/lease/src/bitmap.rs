@@ -143,11 +143,23 @@ mod tests {
             b.set_used(j);
         }
         assert_eq!(b.find_free(&mut p), Some(5000));
-        assert_eq!(b.find_free(&mut p), Some(5000), "finding does not move the cursor");
+        assert_eq!(
+            b.find_free(&mut p),
+            Some(5000),
+            "finding does not move the cursor"
+        );
         b.set_free(10);
-        assert_eq!(b.find_free(&mut p), Some(5000), "freed indexes wait for the wrap");
+        assert_eq!(
+            b.find_free(&mut p),
+            Some(5000),
+            "freed indexes wait for the wrap"
+        );
         b.set_used(9_999);
-        assert_eq!(b.find_free(&mut 0), Some(10), "wraps to the lowest free index");
+        assert_eq!(
+            b.find_free(&mut 0),
+            Some(10),
+            "wraps to the lowest free index"
+        );
         b.set_used(10);
         assert_eq!(b.find_free(&mut 0), Some(11 + 4989));
         // Cursor word has free bits only below the cursor: found after a full wrap.

@@ -195,7 +195,10 @@ fn check(b: &[u8]) -> Result<(LeaseChange, usize), SkipReason> {
         return Err(SkipReason::BadVersion);
     }
     let len = u32::from_be_bytes([b[5], b[6], b[7], b[8]]);
-    let Some(len) = usize::try_from(len).ok().filter(|l| (MIN_BODY..=MAX_BODY).contains(l)) else {
+    let Some(len) = usize::try_from(len)
+        .ok()
+        .filter(|l| (MIN_BODY..=MAX_BODY).contains(l))
+    else {
         return Err(SkipReason::BadLength);
     };
     let Some(body) = b.get(HEADER_LEN..HEADER_LEN + len) else {

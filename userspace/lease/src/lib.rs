@@ -24,4 +24,3 @@ mod shard;
 pub use lease::{Lease, LeaseChange, LeaseState};
 pub use resource::{LeaseKind, PoolDef, PoolId, PoolRange, Resource};
 pub use shard::Shard;
-

@@ -10,8 +10,8 @@ use tandem_ebpf_common::shard_of;
 
 use crate::allocator::Slice;
 use crate::expiry::Expiry;
-use crate::pool::PoolMap;
 use crate::lease::{Lease, LeaseChange, LeaseState};
+use crate::pool::PoolMap;
 use crate::resource::{LeaseKind, PoolDef, PoolId, Resource};
 
 struct Pool {

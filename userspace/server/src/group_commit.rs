@@ -108,20 +108,38 @@ impl<R> GroupCommit<R> {
     /// mode). Returns its replies, and the number of bytes the journal grew by.
     pub(crate) fn finish(&mut self, ok: bool) -> (Finished<R>, u64) {
         let Some(mut batch) = self.in_flight.take() else {
-            return (Finished { send: Vec::new(), withdrawn: Vec::new(), records: 0 }, 0);
+            return (
+                Finished {
+                    send: Vec::new(),
+                    withdrawn: Vec::new(),
+                    records: 0,
+                },
+                0,
+            );
         };
         if ok {
             let grown = batch.bytes.len() as u64;
             batch.bytes.clear();
             self.spare = batch.bytes;
-            let finished = Finished { send: batch.replies, withdrawn: Vec::new(), records: batch.records };
+            let finished = Finished {
+                send: batch.replies,
+                withdrawn: Vec::new(),
+                records: batch.records,
+            };
             return (finished, grown);
         }
         // Retry: the failed bytes go back in front of whatever accumulated since.
         batch.bytes.extend_from_slice(&self.open);
         self.open = batch.bytes;
         self.open_records += batch.records;
-        (Finished { send: Vec::new(), withdrawn: batch.replies, records: 0 }, 0)
+        (
+            Finished {
+                send: Vec::new(),
+                withdrawn: batch.replies,
+                records: 0,
+            },
+            0,
+        )
     }
 
     /// Nothing open and nothing in flight.
@@ -192,7 +210,10 @@ mod tests {
         assert!(done.send.is_empty());
         assert_eq!(grown, 0);
         let batch = gc.start(0).unwrap();
-        assert_eq!(batch.bytes, b"AAAABB", "failed bytes are rewritten at the same offset first");
+        assert_eq!(
+            batch.bytes, b"AAAABB",
+            "failed bytes are rewritten at the same offset first"
+        );
         assert_eq!(batch.records, 2);
         let (done, grown) = gc.finish(true);
         assert_eq!(done.send, vec![2]);

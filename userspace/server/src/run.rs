@@ -29,7 +29,9 @@ pub(crate) fn serve(config_path: &Path) -> anyhow::Result<()> {
     let durable = matches!(config.storage.durability, Durability::Durable);
     let store = Store::open(&config.storage.path, durable)
         .with_context(|| format!("opening the store at {}", config.storage.path.display()))?;
-    let duid = store.server_duid(config.server.server_duid.as_deref()).context("server DUID")?;
+    let duid = store
+        .server_duid(config.server.server_duid.as_deref())
+        .context("server DUID")?;
     let mut engine = Engine::new(config.policy(duid.clone()))
         .map_err(|e| anyhow::anyhow!("policy rejected by the engine: {e}"))?;
     let interfaces =
@@ -45,8 +47,9 @@ pub(crate) fn serve(config_path: &Path) -> anyhow::Result<()> {
     let count = u32::try_from(count).context("worker count")?;
 
     let started = std::time::Instant::now();
-    let (shards, journals, report) =
-        store.load(count, engine.pool_defs(), engine.reserved()).context("loading leases")?;
+    let (shards, journals, report) = store
+        .load(count, engine.pool_defs(), engine.reserved())
+        .context("loading leases")?;
     let leases: usize = shards.iter().map(|s| s.len()).sum();
     info!(
         leases,
@@ -57,7 +60,10 @@ pub(crate) fn serve(config_path: &Path) -> anyhow::Result<()> {
         "store loaded"
     );
     if report.skipped > 0 {
-        warn!(skipped = report.skipped, "damaged store records were skipped (see warnings above)");
+        warn!(
+            skipped = report.skipped,
+            "damaged store records were skipped (see warnings above)"
+        );
     }
 
     // Workers inherit this mask: only the main thread takes SIGTERM, SIGINT and SIGHUP.
@@ -67,13 +73,20 @@ pub(crate) fn serve(config_path: &Path) -> anyhow::Result<()> {
     let mut inboxes = Vec::new();
     for _ in 0..count {
         let (tx, rx) = crossbeam_channel::bounded::<Handoff>(HANDOFF_QUEUE_LEN);
-        peers.push(Peer { tx, wake: Arc::new(worker::new_eventfd()?) });
+        peers.push(Peer {
+            tx,
+            wake: Arc::new(worker::new_eventfd()?),
+        });
         inboxes.push(rx);
     }
     let mut shared = Vec::new();
     let mut threads = Vec::new();
     for (((id, shard), journal), inbox) in (0..count).zip(shards).zip(journals).zip(inboxes) {
-        let multicast = if id == 0 { Multicast::Receive } else { Multicast::Ignore };
+        let multicast = if id == 0 {
+            Multicast::Receive
+        } else {
+            Multicast::Ignore
+        };
         let socket = socket::server_socket(&interfaces, SERVER_PORT, multicast)
             .with_context(|| format!("binding UDP port {SERVER_PORT}"))?;
         let stats = Shared::new();
@@ -102,7 +115,10 @@ pub(crate) fn serve(config_path: &Path) -> anyhow::Result<()> {
         "tandemd: serving on {} with {count} workers",
         names.join(",")
     );
-    std::fs::write(store.dir().join("tandemd.ready"), std::process::id().to_string())?;
+    std::fs::write(
+        store.dir().join("tandemd.ready"),
+        std::process::id().to_string(),
+    )?;
 
     let meta = |now| stats::Meta {
         now,
@@ -233,6 +249,9 @@ pub(crate) fn dump_leases(config_path: &Path) -> anyhow::Result<()> {
         Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => return Ok(()),
         other => other?,
     }
-    eprintln!("replayed {} records, skipped {}", report.records, report.skipped);
+    eprintln!(
+        "replayed {} records, skipped {}",
+        report.records, report.skipped
+    );
     Ok(())
 }

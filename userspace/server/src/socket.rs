@@ -28,8 +28,9 @@ pub(crate) fn resolve_interfaces(names: &[String]) -> io::Result<Vec<Interface>>
     names
         .iter()
         .map(|name| {
-            let c = CString::new(name.as_str())
-                .map_err(|_| io::Error::new(io::ErrorKind::InvalidInput, "NUL in interface name"))?;
+            let c = CString::new(name.as_str()).map_err(|_| {
+                io::Error::new(io::ErrorKind::InvalidInput, "NUL in interface name")
+            })?;
             // SAFETY: `c` is a valid NUL-terminated string that outlives the call.
             let index = unsafe { libc::if_nametoindex(c.as_ptr()) };
             if index == 0 {
@@ -38,7 +39,10 @@ pub(crate) fn resolve_interfaces(names: &[String]) -> io::Result<Vec<Interface>>
                     format!("interface `{name}` does not exist"),
                 ));
             }
-            Ok(Interface { name: name.clone(), index })
+            Ok(Interface {
+                name: name.clone(),
+                index,
+            })
         })
         .collect()
 }

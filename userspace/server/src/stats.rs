@@ -46,11 +46,18 @@ impl ServerDrop {
 
 /// Index of a drop counter: engine reasons first, then server reasons.
 pub(crate) fn engine_drop_slot(reason: DropReason) -> usize {
-    DropReason::ALL.iter().position(|r| *r == reason).unwrap_or(0)
+    DropReason::ALL
+        .iter()
+        .position(|r| *r == reason)
+        .unwrap_or(0)
 }
 
 pub(crate) fn server_drop_slot(reason: ServerDrop) -> usize {
-    DropReason::ALL.len() + ServerDrop::ALL.iter().position(|r| *r == reason).unwrap_or(0)
+    DropReason::ALL.len()
+        + ServerDrop::ALL
+            .iter()
+            .position(|r| *r == reason)
+            .unwrap_or(0)
 }
 
 fn drop_label(slot: usize) -> &'static str {
@@ -87,7 +94,10 @@ pub(crate) struct Local {
 
 impl Local {
     pub(crate) fn new() -> Self {
-        Self { drops: vec![0; drop_slots()], ..Self::default() }
+        Self {
+            drops: vec![0; drop_slots()],
+            ..Self::default()
+        }
     }
 }
 
@@ -137,7 +147,8 @@ impl Shared {
         }
         self.journal_records.store(l.journal_records, Relaxed);
         self.journal_syncs.store(l.journal_syncs, Relaxed);
-        self.journal_sync_us_total.store(l.journal_sync_us_total, Relaxed);
+        self.journal_sync_us_total
+            .store(l.journal_sync_us_total, Relaxed);
         self.journal_failures.store(l.journal_failures, Relaxed);
         self.journal_failing.store(l.journal_failing, Relaxed);
         self.leases_na.store(l.leases_na, Relaxed);

@@ -51,7 +51,10 @@ pub(crate) struct JournalFile {
 impl Store {
     pub(crate) fn open(dir: &Path, durable: bool) -> io::Result<Self> {
         fs::create_dir_all(dir)?;
-        let store = Self { dir: dir.to_owned(), durable };
+        let store = Self {
+            dir: dir.to_owned(),
+            durable,
+        };
         store.finish_interrupted_relayout()?;
         fs::create_dir_all(store.shards_dir())?;
         Ok(store)
@@ -96,8 +99,10 @@ impl Store {
     pub(crate) fn read_leases(&self) -> io::Result<(Vec<Lease>, LoadReport)> {
         let mut report = LoadReport::default();
         let per_shard = self.replay_all(&mut report)?;
-        let mut leases: Vec<Lease> =
-            per_shard.into_values().flat_map(BTreeMap::into_values).collect();
+        let mut leases: Vec<Lease> = per_shard
+            .into_values()
+            .flat_map(BTreeMap::into_values)
+            .collect();
         leases.sort_by_key(|l| l.resource);
         Ok((leases, report))
     }
@@ -116,8 +121,9 @@ impl Store {
             Some(stored) => stored != count,
             None => !per_shard.is_empty(),
         };
-        let mut shards: Vec<Shard> =
-            (0..count).map(|i| Shard::new(i, count, pools, reserved)).collect();
+        let mut shards: Vec<Shard> = (0..count)
+            .map(|i| Shard::new(i, count, pools, reserved))
+            .collect();
         for (origin, leases) in per_shard {
             for lease in leases.into_values() {
                 let to = if relayout {
@@ -144,10 +150,16 @@ impl Store {
             }
         }
         if relayout {
-            info!(count, "worker count changed: redistributing leases into a new store layout");
+            info!(
+                count,
+                "worker count changed: redistributing leases into a new store layout"
+            );
             self.write_layout(&shards)?;
         } else if self.stored_count()?.is_none() {
-            write_durably(&self.shards_dir().join(LAYOUT_FILE), count.to_string().as_bytes())?;
+            write_durably(
+                &self.shards_dir().join(LAYOUT_FILE),
+                count.to_string().as_bytes(),
+            )?;
             sync_dir(&self.shards_dir())?;
         }
         let journals = (0..count)
@@ -163,7 +175,9 @@ impl Store {
         let mut files: BTreeMap<u32, ShardFiles> = BTreeMap::new();
         for entry in fs::read_dir(self.shards_dir())? {
             let path = entry?.path();
-            let Some(name) = path.file_name().and_then(|n| n.to_str()) else { continue };
+            let Some(name) = path.file_name().and_then(|n| n.to_str()) else {
+                continue;
+            };
             match parse_file_name(name) {
                 Some(FileName::Snapshot(i)) => files.entry(i).or_default().0 = Some(path),
                 Some(FileName::Journal(i, g)) => files.entry(i).or_default().1.push((g, path)),
@@ -219,7 +233,10 @@ impl Store {
     fn stored_count(&self) -> io::Result<Option<u32>> {
         match fs::read_to_string(self.shards_dir().join(LAYOUT_FILE)) {
             Ok(text) => text.trim().parse().map(Some).map_err(|_| {
-                io::Error::new(io::ErrorKind::InvalidData, "shards/layout is not a shard count")
+                io::Error::new(
+                    io::ErrorKind::InvalidData,
+                    "shards/layout is not a shard count",
+                )
             }),
             Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(None),
             Err(e) => Err(e),
@@ -234,7 +251,10 @@ impl Store {
         for shard in shards {
             write_snapshot(&new_dir, shard, 1)?;
         }
-        write_durably(&new_dir.join(LAYOUT_FILE), shards.len().to_string().as_bytes())?;
+        write_durably(
+            &new_dir.join(LAYOUT_FILE),
+            shards.len().to_string().as_bytes(),
+        )?;
         File::create(new_dir.join("complete"))?.sync_all()?;
         sync_dir(&new_dir)?;
         self.swap_in(&new_dir)
@@ -296,7 +316,12 @@ impl JournalFile {
     }
 }
 
-fn replay(bytes: &[u8], leases: &mut BTreeMap<Resource, Lease>, report: &mut LoadReport, path: &Path) {
+fn replay(
+    bytes: &[u8],
+    leases: &mut BTreeMap<Resource, Lease>,
+    report: &mut LoadReport,
+    path: &Path,
+) {
     for record in journal::read(bytes) {
         match record {
             Ok(LeaseChange::Upsert(lease)) => {
@@ -337,8 +362,10 @@ fn shards_generation(dir: &Path, shard: u32) -> io::Result<u64> {
     }
     for entry in fs::read_dir(dir)? {
         let path = entry?.path();
-        if let Some(FileName::Journal(i, g)) =
-            path.file_name().and_then(|n| n.to_str()).and_then(parse_file_name)
+        if let Some(FileName::Journal(i, g)) = path
+            .file_name()
+            .and_then(|n| n.to_str())
+            .and_then(parse_file_name)
         {
             if i == shard {
                 generation = generation.max(g);
@@ -390,7 +417,10 @@ fn parse_hex(s: &str) -> Option<Vec<u8>> {
     if !s.len().is_multiple_of(2) {
         return None;
     }
-    (0..s.len()).step_by(2).map(|i| u8::from_str_radix(s.get(i..i + 2)?, 16).ok()).collect()
+    (0..s.len())
+        .step_by(2)
+        .map(|i| u8::from_str_radix(s.get(i..i + 2)?, 16).ok())
+        .collect()
 }
 
 #[cfg(test)]

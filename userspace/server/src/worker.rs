@@ -104,7 +104,10 @@ pub(crate) fn run(setup: Setup) -> io::Result<()> {
 // Field order matters: the ring is dropped first, so no kernel operation can outlive a buffer.
 struct Worker {
     ring: IoUring,
-    #[allow(clippy::vec_box, reason = "the kernel holds pointers into slots: they must not move")]
+    #[allow(
+        clippy::vec_box,
+        reason = "the kernel holds pointers into slots: they must not move"
+    )]
     recv: Vec<Box<RecvSlot>>,
     recv_armed: usize,
     wake_armed: bool,
@@ -125,7 +128,10 @@ struct Ctx {
     engine: Engine,
     shard: Shard,
     out: Vec<u8>,
-    #[allow(clippy::vec_box, reason = "the kernel holds pointers into slots while the Vec grows")]
+    #[allow(
+        clippy::vec_box,
+        reason = "the kernel holds pointers into slots while the Vec grows"
+    )]
     sends: Vec<Box<SendSlot>>,
     free_sends: Vec<usize>,
     sends_in_flight: usize,
@@ -216,7 +222,10 @@ impl Worker {
                 && drain_started.elapsed() > SHUTDOWN_WRITE_GRACE
             {
                 // Nothing in the unwritten batch was acknowledged to anyone.
-                error!(worker = self.ctx.id, "stopping with journal records the disk refused");
+                error!(
+                    worker = self.ctx.id,
+                    "stopping with journal records the disk refused"
+                );
                 break;
             }
             let wait = next_tick.saturating_duration_since(Instant::now());
@@ -224,13 +233,19 @@ impl Worker {
             let args = types::SubmitArgs::new().timespec(&ts);
             match self.ring.submitter().submit_with_args(1, &args) {
                 Ok(_) => {}
-                Err(e) if matches!(e.raw_os_error(), Some(libc::ETIME | libc::EINTR | libc::EBUSY)) => {}
+                Err(e)
+                    if matches!(
+                        e.raw_os_error(),
+                        Some(libc::ETIME | libc::EINTR | libc::EBUSY)
+                    ) => {}
                 Err(e) => return Err(e),
             }
             let now = unix_now();
             self.completions.clear();
             self.completions.extend(
-                self.ring.completion().map(|c| (c.user_data(), c.result(), c.flags())),
+                self.ring
+                    .completion()
+                    .map(|c| (c.user_data(), c.result(), c.flags())),
             );
             for k in 0..self.completions.len() {
                 let (ud, res, flags) = self.completions[k];
@@ -280,7 +295,11 @@ impl Worker {
                 let mut counter = 0u64;
                 // SAFETY: reads 8 bytes into a live u64 from our nonblocking eventfd.
                 let _ = unsafe {
-                    libc::read(self.wake_fd.as_raw_fd(), (&mut counter as *mut u64).cast(), 8)
+                    libc::read(
+                        self.wake_fd.as_raw_fd(),
+                        (&mut counter as *mut u64).cast(),
+                        8,
+                    )
                 };
             }
             KIND_JWRITE => self.ctx.on_journal_written(res),
@@ -303,7 +322,11 @@ impl Worker {
             self.ctx.count_drop(ServerDrop::NoPacketInfo);
             return;
         };
-        let rx = RxMeta { ifindex, src: got.src, dst };
+        let rx = RxMeta {
+            ifindex,
+            src: got.src,
+            dst,
+        };
         self.ctx.route(&slot.buf[..got.len], rx, now);
     }
 
@@ -377,7 +400,10 @@ impl Ctx {
     }
 
     fn hand_off(&mut self, owner: usize, packet: &[u8], rx: RxMeta) {
-        let handoff = Handoff { packet: packet.to_vec(), rx };
+        let handoff = Handoff {
+            packet: packet.to_vec(),
+            rx,
+        };
         match self.peers[owner].tx.try_send(handoff) {
             Ok(()) => {
                 self.stats.handoffs_out += 1;
@@ -399,7 +425,9 @@ impl Ctx {
 
     /// Run the engine on a packet this worker owns, record its changes, queue its reply.
     fn serve(&mut self, packet: &[u8], rx: RxMeta, now: u64) {
-        let outcome = self.engine.handle(now, &rx, packet, &mut self.shard, &mut self.out);
+        let outcome = self
+            .engine
+            .handle(now, &rx, packet, &mut self.shard, &mut self.out);
         let changed = self.record_changes();
         match outcome {
             Ok(reply) => {
@@ -464,11 +492,17 @@ impl Ctx {
         }
         let durable = self.journal.durable();
         let fd = self.journal.fd.as_raw_fd();
-        let Some(batch) = self.gc.start(self.journal.offset) else { return Ok(()) };
-        let mut write = opcode::Write::new(types::Fd(fd), batch.bytes.as_ptr(), batch.bytes.len() as u32)
-            .offset(batch.offset)
-            .build()
-            .user_data(user_data(KIND_JWRITE, 0));
+        let Some(batch) = self.gc.start(self.journal.offset) else {
+            return Ok(());
+        };
+        let mut write = opcode::Write::new(
+            types::Fd(fd),
+            batch.bytes.as_ptr(),
+            batch.bytes.len() as u32,
+        )
+        .offset(batch.offset)
+        .build()
+        .user_data(user_data(KIND_JWRITE, 0));
         if durable {
             write = write.flags(squeue::Flags::IO_LINK);
         }
@@ -489,7 +523,12 @@ impl Ctx {
         let expected = self.gc.in_flight().map_or(0, |b| b.bytes.len());
         let ok = res >= 0 && res as usize == expected;
         if !ok {
-            debug!(worker = self.id, result = res, expected, "journal write failed or was short");
+            debug!(
+                worker = self.id,
+                result = res,
+                expected,
+                "journal write failed or was short"
+            );
         }
         if self.journal.durable() {
             self.write_ok = Some(ok);
@@ -591,5 +630,7 @@ fn push(ring: &mut IoUring, entry: &squeue::Entry) -> io::Result<()> {
 }
 
 pub(crate) fn unix_now() -> u64 {
-    SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_secs())
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs())
 }

@@ -6,25 +6,59 @@ use std::fs;
 use std::path::{Path, PathBuf};
 
 /// The crates that must stay sans-IO (paths from the workspace root).
-const SANS_IO_CRATES: &[&str] =
-    &["userspace/wire", "userspace/lease", "userspace/engine", "ebpf/common"];
+const SANS_IO_CRATES: &[&str] = &[
+    "userspace/wire",
+    "userspace/lease",
+    "userspace/engine",
+    "ebpf/common",
+];
 
 /// Tokens that mean I/O, clocks, threads, processes or system randomness.
 const FORBIDDEN: &[&str] = &[
-    "UdpSocket", "TcpStream", "TcpListener", "UnixStream", "UnixDatagram", "std::net::Socket",
-    "SystemTime", "Instant", "std::thread", "thread::spawn", "thread::sleep", "std::fs", "File::",
-    "std::process", "std::env", "getrandom", "thread_rng", "OsRng", "rand::", "libc::", "mio::",
-    "tokio", "io_uring", "Mutex", "RwLock",
+    "UdpSocket",
+    "TcpStream",
+    "TcpListener",
+    "UnixStream",
+    "UnixDatagram",
+    "std::net::Socket",
+    "SystemTime",
+    "Instant",
+    "std::thread",
+    "thread::spawn",
+    "thread::sleep",
+    "std::fs",
+    "File::",
+    "std::process",
+    "std::env",
+    "getrandom",
+    "thread_rng",
+    "OsRng",
+    "rand::",
+    "libc::",
+    "mio::",
+    "tokio",
+    "io_uring",
+    "Mutex",
+    "RwLock",
 ];
 
 /// Normal dependencies a sans-IO crate may have (dev-dependencies are not checked).
 const ALLOWED_DEPS: &[&str] = &[
-    "tandem-ebpf-common", "tandem-wire", "tandem-lease", "tandem-engine", "thiserror", "tracing",
-    "crc32fast", "arbitrary",
+    "tandem-ebpf-common",
+    "tandem-wire",
+    "tandem-lease",
+    "tandem-engine",
+    "thiserror",
+    "tracing",
+    "crc32fast",
+    "arbitrary",
 ];
 
 fn workspace_root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..").canonicalize().unwrap()
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../..")
+        .canonicalize()
+        .unwrap()
 }
 
 fn rust_files(dir: &Path, out: &mut Vec<PathBuf>) {
@@ -67,7 +101,10 @@ fn sans_io_crates_use_no_sockets_clocks_threads_files_or_randomness() {
     for krate in SANS_IO_CRATES {
         let mut files = Vec::new();
         rust_files(&root.join(krate).join("src"), &mut files);
-        assert!(!files.is_empty(), "{krate} has no sources: is the list above stale?");
+        assert!(
+            !files.is_empty(),
+            "{krate} has no sources: is the list above stale?"
+        );
         for file in files.into_iter().filter(|f| !f.ends_with("tests.rs")) {
             let source = fs::read_to_string(&file).unwrap();
             for (line, token) in violations_in(&source) {
@@ -75,7 +112,11 @@ fn sans_io_crates_use_no_sockets_clocks_threads_files_or_randomness() {
             }
         }
     }
-    assert!(problems.is_empty(), "sans-IO rule broken:\n{}", problems.join("\n"));
+    assert!(
+        problems.is_empty(),
+        "sans-IO rule broken:\n{}",
+        problems.join("\n")
+    );
 }
 
 #[test]
@@ -96,7 +137,9 @@ fn sans_io_crates_depend_only_on_allowed_crates() {
             }
             let name = line.split(['=', '.', ' ']).next().unwrap_or("");
             if !ALLOWED_DEPS.contains(&name) {
-                problems.push(format!("{krate}: dependency `{name}` is not allowed in a sans-IO crate"));
+                problems.push(format!(
+                    "{krate}: dependency `{name}` is not allowed in a sans-IO crate"
+                ));
             }
         }
     }
@@ -106,7 +149,10 @@ fn sans_io_crates_depend_only_on_allowed_crates() {
 #[test]
 fn the_checker_catches_what_it_should() {
     // Guard against a checker that can never fail.
-    assert_eq!(violations_in("let t = std::time::SystemTime::now();").len(), 1);
+    assert_eq!(
+        violations_in("let t = std::time::SystemTime::now();").len(),
+        1
+    );
     assert_eq!(violations_in("let s = UdpSocket::bind(a);").len(), 1);
     assert_eq!(violations_in("std::thread::spawn(|| ());").len(), 1);
     assert!(violations_in("// SystemTime is passed in by the caller").is_empty());

@@ -274,7 +274,10 @@ fn replaying_drained_changes_reproduces_the_shard() {
         assert_eq!(sh.used_indexes(), other.used_indexes());
         // ... and the same allocation cursor: the same next offers.
         for pool in [PoolId(1), PoolId(2)] {
-            assert_eq!(other.allocate(pool, None, 1000), sh.allocate(pool, None, 1000));
+            assert_eq!(
+                other.allocate(pool, None, 1000),
+                sh.allocate(pool, None, 1000)
+            );
         }
     }
     // Snapshot: header + one Upsert per lease rebuilds it as well.
@@ -354,7 +357,13 @@ fn replaying_a_whole_journal_twice_gives_the_same_shard() {
 #[test]
 fn check_invariants_detects_a_desynchronised_bitmap() {
     let mut sh = Shard::new(0, 1, &[addr_pool(16)], &[]);
-    sh.bind(lease(Resource::address(Ipv6Addr::from(BASE + 3)), b"x", 1, 0, 10));
+    sh.bind(lease(
+        Resource::address(Ipv6Addr::from(BASE + 3)),
+        b"x",
+        1,
+        0,
+        10,
+    ));
     sh.check_invariants().unwrap();
     sh.corrupt_slice_for_test(PoolId(1), 3);
     assert!(sh.check_invariants().is_err());

@@ -108,7 +108,10 @@ fn a_restart_finds_every_lease() {
     assert_eq!(loaded, granted);
     for shard in &shards {
         for lease in shard.leases() {
-            assert!(shard.owns_client(&lease.duid), "a lease came back in a foreign shard");
+            assert!(
+                shard.owns_client(&lease.duid),
+                "a lease came back in a foreign shard"
+            );
         }
     }
 }
@@ -131,7 +134,11 @@ fn a_torn_last_record_is_skipped_and_reported() {
     assert_eq!(leases.len(), granted.len() - 1);
     let (shards, _, report) = store.load(1, &pools(), &[]).unwrap();
     assert_eq!(report.skipped, 1);
-    assert_eq!(shards[0].len(), granted.len() - 1, "the server starts with every whole record");
+    assert_eq!(
+        shards[0].len(),
+        granted.len() - 1,
+        "the server starts with every whole record"
+    );
 }
 
 #[test]
@@ -149,7 +156,11 @@ fn a_corrupt_record_in_the_middle_is_skipped_and_the_rest_kept() {
 
     let (leases, report) = store.read_leases().unwrap();
     assert!(report.skipped >= 1);
-    assert_eq!(leases.len(), granted.len() - 1, "only the damaged record is lost");
+    assert_eq!(
+        leases.len(),
+        granted.len() - 1,
+        "only the damaged record is lost"
+    );
 }
 
 #[test]
@@ -161,7 +172,10 @@ fn a_changed_worker_count_redistributes_leases_by_duid() {
     drop((shards, journals));
 
     let (mut shards, mut journals, _) = store.load(3, &pools(), &[]).unwrap();
-    assert_eq!(fs::read_to_string(dir.path().join("shards/layout")).unwrap(), "3");
+    assert_eq!(
+        fs::read_to_string(dir.path().join("shards/layout")).unwrap(),
+        "3"
+    );
     let mut loaded: Vec<Lease> = shards.iter().flat_map(|s| s.leases().cloned()).collect();
     loaded.sort_by_key(|l| l.resource);
     assert_eq!(loaded, granted);
@@ -175,8 +189,15 @@ fn a_changed_worker_count_redistributes_leases_by_duid() {
     all.dedup();
     assert_eq!(all.len(), more.len());
     for lease in &granted {
-        let holders = shards.iter().filter(|s| s.lease(&lease.resource).is_some()).count();
-        assert_eq!(holders, 1, "{:?} is held by {holders} shards", lease.resource);
+        let holders = shards
+            .iter()
+            .filter(|s| s.lease(&lease.resource).is_some())
+            .count();
+        assert_eq!(
+            holders, 1,
+            "{:?} is held by {holders} shards",
+            lease.resource
+        );
     }
     drop((shards, journals));
     let (_, report) = store.read_leases().unwrap();
@@ -191,7 +212,11 @@ fn compaction_keeps_every_lease_and_drops_old_journals() {
     let mut granted = bind_clients(&mut shards, &mut journals, 0..20, 1_000_000);
     journals[0].compact(&shards[0]).unwrap();
     assert_eq!(journals[0].generation, 1);
-    assert_eq!(journal_paths(dir.path()).len(), 1, "the old journal is gone");
+    assert_eq!(
+        journal_paths(dir.path()).len(),
+        1,
+        "the old journal is gone"
+    );
     // Changes after compaction go to the new journal and survive too.
     granted.extend(bind_clients(&mut shards, &mut journals, 20..25, 1_000_100));
     granted.sort_by_key(|l| l.resource);
@@ -222,7 +247,10 @@ fn the_server_duid_is_created_once_and_kept() {
     let first = store.server_duid(None).unwrap();
     assert_eq!(&first[..2], &[0, 4], "DUID-UUID");
     assert_eq!(first.len(), 18);
-    let again = Store::open(dir.path(), true).unwrap().server_duid(None).unwrap();
+    let again = Store::open(dir.path(), true)
+        .unwrap()
+        .server_duid(None)
+        .unwrap();
     assert_eq!(first, again);
     let configured = [0u8, 2, 0, 0, 0x12, 0x34, 1, 2, 3];
     assert_eq!(store.server_duid(Some(&configured)).unwrap(), configured);
@@ -230,8 +258,14 @@ fn the_server_duid_is_created_once_and_kept() {
 
 #[test]
 fn file_names_round_trip() {
-    assert!(matches!(parse_file_name("shard-3.snap"), Some(FileName::Snapshot(3))));
-    assert!(matches!(parse_file_name(&journal_name(2, 17)), Some(FileName::Journal(2, 17))));
+    assert!(matches!(
+        parse_file_name("shard-3.snap"),
+        Some(FileName::Snapshot(3))
+    ));
+    assert!(matches!(
+        parse_file_name(&journal_name(2, 17)),
+        Some(FileName::Journal(2, 17))
+    ));
     assert!(parse_file_name("shard-x.snap").is_none());
     assert!(parse_file_name("stats.json").is_none());
     assert!(parse_file_name("shard-1.snap.tmp").is_none());

@@ -18,12 +18,29 @@ struct Tmpfs(PathBuf);
 impl Tmpfs {
     fn mount(dir: &Path, size: &str) -> Self {
         std::fs::create_dir_all(dir).unwrap();
-        run("mount", &["-t", "tmpfs", "-o", &format!("size={size}"), "tmpfs", &dir.display().to_string()]);
+        run(
+            "mount",
+            &[
+                "-t",
+                "tmpfs",
+                "-o",
+                &format!("size={size}"),
+                "tmpfs",
+                &dir.display().to_string(),
+            ],
+        );
         Self(dir.to_owned())
     }
 
     fn resize(&self, size: &str) {
-        run("mount", &["-o", &format!("remount,size={size}"), &self.0.display().to_string()]);
+        run(
+            "mount",
+            &[
+                "-o",
+                &format!("remount,size={size}"),
+                &self.0.display().to_string(),
+            ],
+        );
     }
 }
 
@@ -60,13 +77,20 @@ fn disk_full_acknowledges_nothing_unstored_and_recovers() {
     println!("while the disk fills: {report}");
     assert!(
         wait_for("the journal alarm", Duration::from_secs(5), || {
-            subject.log().contains("journal writes are failing").then_some(())
+            subject
+                .log()
+                .contains("journal writes are failing")
+                .then_some(())
         })
         .is_ok(),
         "no alarm in the log:\n{}",
         log_tail(&subject)
     );
-    assert!(subject.is_running(), "the server died on a full disk:\n{}", log_tail(&subject));
+    assert!(
+        subject.is_running(),
+        "the server died on a full disk:\n{}",
+        log_tail(&subject)
+    );
     cap.stop().unwrap();
 
     // Every lease a client was told about is on disk, with its owner.
@@ -85,8 +109,10 @@ fn disk_full_acknowledges_nothing_unstored_and_recovers() {
         .into_iter()
         .map(|l| ((l.kind, l.address), l.duid))
         .collect();
-    let unstored: Vec<_> =
-        given.iter().filter(|(k, d)| stored.get(*k) != Some(*d)).collect();
+    let unstored: Vec<_> = given
+        .iter()
+        .filter(|(k, d)| stored.get(*k) != Some(*d))
+        .collect();
     println!(
         "{} Replies with leases, {} leases given, {} stored, {} given but not stored",
         replies.len(),
@@ -94,15 +120,28 @@ fn disk_full_acknowledges_nothing_unstored_and_recovers() {
         stored.len(),
         unstored.len()
     );
-    assert!(!given.is_empty(), "no lease was granted before the disk filled");
-    assert!(given.len() < 2000, "the disk never filled: every client was answered");
-    assert!(unstored.is_empty(), "acknowledged but not stored: {:?}", &unstored[..unstored.len().min(5)]);
+    assert!(
+        !given.is_empty(),
+        "no lease was granted before the disk filled"
+    );
+    assert!(
+        given.len() < 2000,
+        "the disk never filled: every client was answered"
+    );
+    assert!(
+        unstored.is_empty(),
+        "acknowledged but not stored: {:?}",
+        &unstored[..unstored.len().min(5)]
+    );
 
     // Space returns: the withheld batch is written and new clients are served.
     disk.resize("16m");
     assert!(
         wait_for("recovery", Duration::from_secs(10), || {
-            subject.log().contains("journal writes succeed again").then_some(())
+            subject
+                .log()
+                .contains("journal writes succeed again")
+                .then_some(())
         })
         .is_ok(),
         "no recovery in the log:\n{}",
