@@ -29,85 +29,63 @@ fn split_fixed(data: &[u8], fixed: usize) -> Result<Options<'_>> {
     Options::new_checked(rest)
 }
 
-/// OPTION_IA_NA payload: IAID, T1, T2, IA_NA-options (RFC 8415 §21.4).
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct IaNa<'a> {
-    data: &'a [u8],
-    options: Options<'a>,
+/// An IA with renewal timers: IA_NA and IA_PD share the layout IAID, T1, T2, IA-options.
+macro_rules! ia_with_timers {
+    ($(#[$doc:meta])* $name:ident, $what:literal, $subs:literal) => {
+        $(#[$doc])*
+        #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+        pub struct $name<'a> {
+            data: &'a [u8],
+            options: Options<'a>,
+        }
+
+        impl<'a> $name<'a> {
+            /// Length of IAID + T1 + T2.
+            pub const FIXED_LEN: usize = 12;
+
+            #[doc = concat!("Validates an ", $what, " payload.")]
+            pub fn parse(data: &'a [u8]) -> Result<Self> {
+                Ok(Self {
+                    data,
+                    options: split_fixed(data, Self::FIXED_LEN)?,
+                })
+            }
+
+            /// IAID.
+            pub fn iaid(&self) -> u32 {
+                be_u32(self.data, 0)
+            }
+
+            /// T1 in seconds.
+            pub fn t1(&self) -> u32 {
+                be_u32(self.data, 4)
+            }
+
+            /// T2 in seconds.
+            pub fn t2(&self) -> u32 {
+                be_u32(self.data, 8)
+            }
+
+            #[doc = concat!($what, "-options (", $subs, ", STATUS_CODE, ...).")]
+            pub fn options(&self) -> Options<'a> {
+                self.options
+            }
+        }
+    };
 }
 
-impl<'a> IaNa<'a> {
-    /// Length of IAID + T1 + T2.
-    pub const FIXED_LEN: usize = 12;
-
-    /// Validates an IA_NA payload.
-    pub fn parse(data: &'a [u8]) -> Result<Self> {
-        Ok(Self {
-            data,
-            options: split_fixed(data, Self::FIXED_LEN)?,
-        })
-    }
-
-    /// IAID.
-    pub fn iaid(&self) -> u32 {
-        be_u32(self.data, 0)
-    }
-
-    /// T1 in seconds.
-    pub fn t1(&self) -> u32 {
-        be_u32(self.data, 4)
-    }
-
-    /// T2 in seconds.
-    pub fn t2(&self) -> u32 {
-        be_u32(self.data, 8)
-    }
-
-    /// IA_NA-options (IAADDR, STATUS_CODE, ...).
-    pub fn options(&self) -> Options<'a> {
-        self.options
-    }
-}
-
-/// OPTION_IA_PD payload: IAID, T1, T2, IA_PD-options (RFC 8415 §21.21).
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct IaPd<'a> {
-    data: &'a [u8],
-    options: Options<'a>,
-}
-
-impl<'a> IaPd<'a> {
-    /// Length of IAID + T1 + T2.
-    pub const FIXED_LEN: usize = 12;
-
-    /// Validates an IA_PD payload.
-    pub fn parse(data: &'a [u8]) -> Result<Self> {
-        Ok(Self {
-            data,
-            options: split_fixed(data, Self::FIXED_LEN)?,
-        })
-    }
-
-    /// IAID.
-    pub fn iaid(&self) -> u32 {
-        be_u32(self.data, 0)
-    }
-
-    /// T1 in seconds.
-    pub fn t1(&self) -> u32 {
-        be_u32(self.data, 4)
-    }
-
-    /// T2 in seconds.
-    pub fn t2(&self) -> u32 {
-        be_u32(self.data, 8)
-    }
-
-    /// IA_PD-options (IAPREFIX, STATUS_CODE, ...).
-    pub fn options(&self) -> Options<'a> {
-        self.options
-    }
-}
+ia_with_timers!(
+    /// OPTION_IA_NA payload: IAID, T1, T2, IA_NA-options (RFC 8415 §21.4).
+    IaNa,
+    "IA_NA",
+    "IAADDR"
+);
+ia_with_timers!(
+    /// OPTION_IA_PD payload: IAID, T1, T2, IA_PD-options (RFC 8415 §21.21).
+    IaPd,
+    "IA_PD",
+    "IAPREFIX"
+);
 
 /// OPTION_IA_TA payload: IAID, IA_TA-options (RFC 8415 §21.5).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
