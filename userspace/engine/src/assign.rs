@@ -66,12 +66,12 @@ pub(crate) fn bound(shard: &Shard, duid: &[u8], kind: LeaseKind, iaid: u32) -> I
     out
 }
 
-/// Is `r` appropriate for the link [RFC 8415 §18.3.2, §18.3.4]: an address on the link's prefix,
-/// a prefix inside one of its prefix pools or reservations.
+/// Is `r` appropriate for the link [RFC 8415 §18.3.2, §18.3.4]: an address or a prefix inside
+/// one of the link's pools or reservations.
 pub(crate) fn appropriate(link: &Link, r: &Resource) -> bool {
     match r.kind {
         LeaseKind::Pd => link.prefix_appropriate(r.addr, r.prefix_len),
-        _ => link.on_link(r.addr),
+        _ => link.address_appropriate(r.addr),
     }
 }
 

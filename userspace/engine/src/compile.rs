@@ -249,6 +249,16 @@ impl Link {
         prefix_contains(self.prefix, self.prefix_len, u128::from(addr))
     }
 
+    /// May the address `addr` be given or extended to clients of this link: inside one of its
+    /// address ranges, or one of its reserved addresses? An address merely on the link's prefix is
+    /// not enough: when an operator shrinks a pool, leases outside it must not be extended
+    /// (testing.md item 14); their Renew gets zero lifetimes [RFC 8415 §18.3.4].
+    pub(crate) fn address_appropriate(&self, addr: Ipv6Addr) -> bool {
+        let a = u128::from(addr);
+        self.na_pools.iter().any(|p| p.first <= a && a <= p.last)
+            || self.reservations.values().any(|r| r.addresses.contains(&addr))
+    }
+
     /// May the delegated prefix `addr/len` be used by clients of this link: inside one of its
     /// prefix pools, or one of its reserved prefixes?
     pub(crate) fn prefix_appropriate(&self, addr: Ipv6Addr, len: u8) -> bool {

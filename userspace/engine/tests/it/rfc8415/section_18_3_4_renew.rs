@@ -113,3 +113,31 @@ fn an_unknown_address_off_link_is_returned_with_zero_lifetimes() {
     ));
     assert_eq!((na.t1, na.t2), (1800, 2880));
 }
+
+/// testing.md item 14: after a restart with a smaller pool, a lease outside the new pool is not
+/// silently extended — the Renew gets zero lifetimes for it [RFC 8415 §18.3.4], while a lease
+/// still inside its pool is extended as usual.
+#[test]
+fn a_lease_outside_a_shrunk_pool_is_not_extended_after_a_restart() {
+    let mut before = Harness::new();
+    bind_golden(&mut before);
+
+    let mut shrunk = policy();
+    shrunk.subnets[0].ranges[0].first = a("2001:db8:1::180");
+    let mut after = Harness::with_policy(shrunk);
+    for lease in before.shard.leases() {
+        after.shard.apply_replayed(tandem_lease::LeaseChange::Upsert(lease.clone()));
+    }
+    after.now += 1800;
+    let p = after.direct(testdata::RENEW).unwrap();
+    let na = &p.na(1).leases[0];
+    assert_eq!((na.addr, na.preferred, na.valid), (testdata::ADDR, 0, 0));
+    // The prefix pool did not change: the delegated prefix is extended.
+    let pd = &p.pd(2).leases[0];
+    assert_eq!((pd.addr, pd.valid), (testdata::PREFIX, SUBNET1_PD.1));
+    let ups = upserts(&after.changes());
+    assert!(
+        ups.iter().all(|l| l.resource.kind == LeaseKind::Pd),
+        "only the prefix was extended: {ups:?}"
+    );
+}
