@@ -216,7 +216,9 @@ impl Store {
     fn open_journal(&self, shard: u32, generation: u64) -> io::Result<JournalFile> {
         let dir = self.shards_dir();
         let path = dir.join(journal_name(shard, generation));
-        let file = OpenOptions::new().create(true).append(true).open(&path)?;
+        // Not O_APPEND: on Linux a positioned write to an O_APPEND file ignores its offset, and
+        // a failed batch must be rewritten over its own partial bytes, at the same offset.
+        let file = OpenOptions::new().create(true).write(true).truncate(false).open(&path)?;
         let offset = file.metadata()?.len();
         sync_dir(&dir)?;
         Ok(JournalFile {
@@ -302,7 +304,7 @@ impl JournalFile {
     pub(crate) fn compact(&mut self, shard: &Shard) -> io::Result<()> {
         let next = self.generation + 1;
         let path = self.shards_dir.join(journal_name(self.shard, next));
-        let file = OpenOptions::new().create(true).append(true).open(&path)?;
+        let file = OpenOptions::new().create(true).write(true).truncate(false).open(&path)?;
         sync_dir(&self.shards_dir)?;
         write_snapshot(&self.shards_dir, shard, next)?;
         let old = self.generation;

@@ -205,6 +205,32 @@ fn a_changed_worker_count_redistributes_leases_by_duid() {
 }
 
 #[test]
+fn a_batch_rewritten_at_its_offset_replaces_a_partial_write() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open(dir.path(), true).unwrap();
+    let (mut shards, mut journals, _) = store.load(1, &pools(), &[]).unwrap();
+    bind_clients(&mut shards, &mut journals, 0..3, 1_000_000);
+    // The next batch's first write stops half way (disk full); the worker rewrites the whole
+    // batch at the same offset once space returns.
+    let granted_more = {
+        let before = journals[0].offset;
+        let more = bind_clients(&mut shards, &mut journals, 3..6, 1_000_000);
+        let full = fs::read(&journal_paths(dir.path())[0]).unwrap();
+        let batch = &full[before as usize..];
+        let file = File::from(journals[0].fd.try_clone().unwrap());
+        file.set_len(before).unwrap();
+        file.write_all_at(&batch[..batch.len() / 2 + 5], before).unwrap();
+        file.write_all_at(batch, before).unwrap();
+        more
+    };
+    drop((shards, journals));
+    let (leases, report) = store.read_leases().unwrap();
+    assert_eq!(report.skipped, 0, "the rewrite replaced the partial bytes");
+    assert_eq!(leases.len(), 12);
+    assert!(granted_more.iter().all(|g| leases.contains(g)));
+}
+
+#[test]
 fn compaction_keeps_every_lease_and_drops_old_journals() {
     let dir = tempfile::tempdir().unwrap();
     let store = Store::open(dir.path(), true).unwrap();
