@@ -162,9 +162,16 @@ impl Store {
             )?;
             sync_dir(&self.shards_dir())?;
         }
-        let journals = (0..count)
+        let mut journals = (0..count)
             .map(|i| self.open_journal(i, shards_generation(&self.shards_dir(), i)?))
             .collect::<io::Result<Vec<_>>>()?;
+        if report.skipped > 0 {
+            // Damaged records were reported above; a fresh snapshot drops them, so new records
+            // never follow a torn tail and the next start reads a clean store.
+            for (journal, shard) in journals.iter_mut().zip(&shards) {
+                journal.compact(shard)?;
+            }
+        }
         Ok((shards, journals, report))
     }
 
@@ -218,7 +225,11 @@ impl Store {
         let path = dir.join(journal_name(shard, generation));
         // Not O_APPEND: on Linux a positioned write to an O_APPEND file ignores its offset, and
         // a failed batch must be rewritten over its own partial bytes, at the same offset.
-        let file = OpenOptions::new().create(true).write(true).truncate(false).open(&path)?;
+        let file = OpenOptions::new()
+            .create(true)
+            .write(true)
+            .truncate(false)
+            .open(&path)?;
         let offset = file.metadata()?.len();
         sync_dir(&dir)?;
         Ok(JournalFile {
@@ -304,7 +315,11 @@ impl JournalFile {
     pub(crate) fn compact(&mut self, shard: &Shard) -> io::Result<()> {
         let next = self.generation + 1;
         let path = self.shards_dir.join(journal_name(self.shard, next));
-        let file = OpenOptions::new().create(true).write(true).truncate(false).open(&path)?;
+        let file = OpenOptions::new()
+            .create(true)
+            .write(true)
+            .truncate(false)
+            .open(&path)?;
         sync_dir(&self.shards_dir)?;
         write_snapshot(&self.shards_dir, shard, next)?;
         let old = self.generation;
