@@ -10,6 +10,7 @@ const SANS_IO_CRATES: &[&str] = &[
     "userspace/wire",
     "userspace/lease",
     "userspace/engine",
+    "userspace/failover",
     "ebpf/common",
 ];
 
@@ -48,6 +49,7 @@ const ALLOWED_DEPS: &[&str] = &[
     "tandem-wire",
     "tandem-lease",
     "tandem-engine",
+    "tandem-failover",
     "thiserror",
     "tracing",
     "crc32fast",
