@@ -42,6 +42,8 @@ macro_rules! enum_with_unknown {
     };
 }
 
+pub(crate) use enum_with_unknown;
+
 enum_with_unknown! {
     /// DHCPv6 message type, the first octet of every message (RFC 8415 §7.3).
     pub enum MessageType(u8) {
@@ -71,6 +73,32 @@ enum_with_unknown! {
         RelayForw = 12,
         /// RELAY-REPL (RFC 8415 §9.2).
         RelayRepl = 13,
+        /// STARTTLS (RFC 7653 §5.2), the first message of a secure failover connection.
+        StartTls = 23,
+        /// BNDUPD, one binding update (RFC 8156 §5, §7.4).
+        BndUpd = 24,
+        /// BNDREPLY, the answer to a BNDUPD (RFC 8156 §5, §7.6).
+        BndReply = 25,
+        /// POOLREQ, secondary asks for its share of delegable prefixes (RFC 8156 §5).
+        PoolReq = 26,
+        /// POOLRESP, answer to POOLREQ (RFC 8156 §5).
+        PoolResp = 27,
+        /// UPDREQ, "send me the updates I have not acknowledged" (RFC 8156 §5).
+        UpdReq = 28,
+        /// UPDREQALL, "send me every binding" (RFC 8156 §5).
+        UpdReqAll = 29,
+        /// UPDDONE, all requested updates were sent and acknowledged (RFC 8156 §5).
+        UpdDone = 30,
+        /// CONNECT, first failover message on a connection (RFC 8156 §5, §6.1).
+        Connect = 31,
+        /// CONNECTREPLY, answer to CONNECT (RFC 8156 §5, §6.1).
+        ConnectReply = 32,
+        /// DISCONNECT, the sender closes the connection (RFC 8156 §5).
+        Disconnect = 33,
+        /// STATE, the sender's endpoint state (RFC 8156 §5, §6.3).
+        State = 34,
+        /// CONTACT, keepalive (RFC 8156 §5, §6.5).
+        Contact = 35,
     }
 }
 
@@ -144,6 +172,54 @@ enum_with_unknown! {
         SolMaxRt = 82,
         /// OPTION_INF_MAX_RT (RFC 8415 §21.25).
         InfMaxRt = 83,
+        /// OPTION_CLIENT_DATA, a container of one client's bindings (RFC 5007 §4.1.2.2).
+        ClientData = 45,
+        /// OPTION_CLT_TIME, seconds since the client was last heard (RFC 5007 §4.1.2.3).
+        CltTime = 46,
+        /// OPTION_LQ_BASE_TIME, absolute time the data was assembled (RFC 7653 §6.4.1).
+        LqBaseTime = 100,
+        /// OPTION_F_BINDING_STATUS (RFC 8156 §5).
+        FBindingStatus = 114,
+        /// OPTION_F_CONNECT_FLAGS (RFC 8156 §5).
+        FConnectFlags = 115,
+        /// OPTION_F_DNS_REMOVAL_INFO (RFC 8156 §5).
+        FDnsRemovalInfo = 116,
+        /// OPTION_F_DNS_HOST_NAME (RFC 8156 §5).
+        FDnsHostName = 117,
+        /// OPTION_F_DNS_ZONE_NAME (RFC 8156 §5).
+        FDnsZoneName = 118,
+        /// OPTION_F_DNS_FLAGS (RFC 8156 §5).
+        FDnsFlags = 119,
+        /// OPTION_F_EXPIRATION_TIME (RFC 8156 §5).
+        FExpirationTime = 120,
+        /// OPTION_F_MAX_UNACKED_BNDUPD (RFC 8156 §5).
+        FMaxUnackedBndupd = 121,
+        /// OPTION_F_MCLT (RFC 8156 §5).
+        FMclt = 122,
+        /// OPTION_F_PARTNER_LIFETIME (RFC 8156 §5).
+        FPartnerLifetime = 123,
+        /// OPTION_F_PARTNER_LIFETIME_SENT (RFC 8156 §5).
+        FPartnerLifetimeSent = 124,
+        /// OPTION_F_PARTNER_DOWN_TIME (RFC 8156 §5).
+        FPartnerDownTime = 125,
+        /// OPTION_F_PARTNER_RAW_CLT_TIME (RFC 8156 §5).
+        FPartnerRawCltTime = 126,
+        /// OPTION_F_PROTOCOL_VERSION (RFC 8156 §5).
+        FProtocolVersion = 127,
+        /// OPTION_F_KEEPALIVE_TIME (RFC 8156 §5).
+        FKeepaliveTime = 128,
+        /// OPTION_F_RECONFIGURE_DATA (RFC 8156 §5).
+        FReconfigureData = 129,
+        /// OPTION_F_RELATIONSHIP_NAME (RFC 8156 §5).
+        FRelationshipName = 130,
+        /// OPTION_F_SERVER_FLAGS (RFC 8156 §5).
+        FServerFlags = 131,
+        /// OPTION_F_SERVER_STATE (RFC 8156 §5).
+        FServerState = 132,
+        /// OPTION_F_START_TIME_OF_STATE (RFC 8156 §5).
+        FStartTimeOfState = 133,
+        /// OPTION_F_STATE_EXPIRATION_TIME (RFC 8156 §5).
+        FStateExpirationTime = 134,
     }
 }
 
@@ -164,6 +240,25 @@ enum_with_unknown! {
         UseMulticast = 5,
         /// The server has no prefixes available to assign to the IA_PD(s).
         NoPrefixAvail = 6,
+        /// NotSupported: e.g. CONNECT with an unsupported protocol version (RFC 7653 §6.3,
+        /// RFC 8156 §6.1.2).
+        NotSupported = 14,
+        /// TLSConnectionRefused: REPLY to STARTTLS when TLS is refused (RFC 7653 §6.3).
+        TlsConnectionRefused = 15,
+        /// AddressInUse: the receiver has another client on the lease and wins (RFC 8156 §5).
+        AddressInUse = 16,
+        /// ConfigurationConflict: resource not configured for this endpoint (RFC 8156 §5).
+        ConfigurationConflict = 17,
+        /// MissingBindingInformation: the BNDUPD lacks required data (RFC 8156 §5).
+        MissingBindingInformation = 18,
+        /// OutdatedBindingInformation: the receiver's data is newer (RFC 8156 §5).
+        OutdatedBindingInformation = 19,
+        /// ServerShuttingDown: planned shutdown, in DISCONNECT (RFC 8156 §5).
+        ServerShuttingDown = 20,
+        /// DNSUpdateNotSupported: BNDUPD with DNS-update data refused (RFC 8156 §5).
+        DnsUpdateNotSupported = 21,
+        /// ExcessiveTimeSkew: CONNECT sent-time too far from the receiver clock (RFC 8156 §5).
+        ExcessiveTimeSkew = 22,
     }
 }
 

@@ -30,6 +30,7 @@ mod class;
 mod codes;
 pub mod domain;
 mod error;
+pub mod failover;
 mod ia;
 pub mod message;
 mod option_views;
@@ -45,6 +46,7 @@ pub use class::{ClassDataIter, DnsServers, UserClass, VendorClass, VendorOpts, V
 pub use codes::{MessageType, OptionCode, StatusCode, Xid, HOP_COUNT_LIMIT};
 pub use domain::{encode_domain_list, encode_domain_name, DomainList, DomainListIter, DomainName};
 pub use error::{Error, Result};
+pub use failover::{Deframer, FailoverMessage, FailoverRepr, FailoverWriter, FrameError};
 pub use ia::{IaAddr, IaNa, IaPd, IaPrefix, IaTa};
 pub use message::Message;
 pub use option_views::{
