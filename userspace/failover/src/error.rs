@@ -31,6 +31,20 @@ pub enum PeerMisbehaved {
     /// binding-status table.
     #[error("unknown binding status value {0}")]
     UnknownBindingStatus(u8),
+    /// The byte stream could not be split into messages, or a message did not parse
+    /// (RFC 8156 §5; the connection is closed).
+    #[error("malformed failover message")]
+    Malformed,
+    /// A message type that is not allowed in the current connection state (RFC 8156 §6),
+    /// e.g. anything but CONNECT as the first message to a secondary.
+    #[error("unexpected message type {0}")]
+    UnexpectedMessage(u8),
+    /// A mandatory option is missing (RFC 8156 §6.1–6.3).
+    #[error("missing option {0}")]
+    MissingOption(u16),
+    /// An option has the wrong length for its type (RFC 8156 §5).
+    #[error("bad option {0}")]
+    BadOption(u16),
 }
 
 /// The partner works, but not with us.
@@ -43,6 +57,31 @@ pub enum PeerIncompatible {
     ExcessiveTimeSkew {
         /// Partner sent-time minus our receive time, in seconds.
         skew_s: i32,
+    },
+    /// CONNECT named a relationship we do not have (RFC 8156 §6.1; R7).
+    #[error("unknown relationship name")]
+    UnknownRelationship,
+    /// The partner speaks a protocol version we do not (RFC 8156 §6.1.2, §6.2.2).
+    #[error("unsupported protocol version {major}.{minor}")]
+    UnsupportedVersion {
+        /// Major version received.
+        major: u16,
+        /// Minor version received.
+        minor: u16,
+    },
+    /// CONNECTREPLY's MCLT differs from the configured one (RFC 8156 §6.2.2; R18).
+    #[error("MCLT mismatch: ours {ours} s, partner's {theirs} s")]
+    McltMismatch {
+        /// Our configured MCLT.
+        ours: u32,
+        /// The MCLT in CONNECTREPLY.
+        theirs: u32,
+    },
+    /// The secondary rejected our CONNECT with this status code (RFC 8156 §6.1.2).
+    #[error("CONNECT rejected with status {status}")]
+    Rejected {
+        /// The OPTION_STATUS_CODE value.
+        status: u16,
     },
 }
 
@@ -57,6 +96,19 @@ pub enum ApiMisuse {
         window: usize,
         /// The largest supported window.
         max: usize,
+    },
+    /// A [`crate::Config`] field is outside its documented range.
+    #[error("invalid config field {field}")]
+    BadConfig {
+        /// The field name.
+        field: &'static str,
+    },
+    /// A `handle_*` call that does not fit the connection state, e.g. `handle_connected`
+    /// without a pending `Event::Connect`, or `handle_accepted` on the primary.
+    #[error("{call} is not valid now")]
+    UnexpectedCall {
+        /// The method called.
+        call: &'static str,
     },
 }
 

@@ -21,13 +21,17 @@
 //! * [`time`]: [`FoTime`], the ±5 s equality rule, the seed draft's skew moving average and
 //!   the CONNECT skew check.
 //!
+//! * [`connection`]: the sans-IO [`Endpoint`] of one relationship's connection (RFC 8156 §6):
+//!   primary dials with capped back-off, CONNECT / CONNECTREPLY checks, STATE exchange, CONTACT
+//!   keepalives, dead-partner timeout, DISCONNECT, and the seed draft's stimulus / simultaneous
+//!   connect rule (R13, R14); configured by [`Config`], timed by
+//!   [`timer`] ([`Millis`], [`Now`]). Messages go through `tandem-wire`'s failover codec.
+//!
 //! # What is not here yet
 //!
-//! Connection handling (CONNECT / CONNECTREPLY / STATE / CONTACT, keepalive timers), the
-//! lazy-update queue and BNDUPD / BNDREPLY flow control, UPDREQ / UPDREQALL / UPDDONE
-//! recovery, and proportional prefix rebalancing are the next increments; they will drive the
-//! functions here through the `handle_*` / `poll_*` API of house style §2. This crate does not
-//! yet depend on `tandem-wire`: it uses its own small types.
+//! STARTTLS (R15), one endpoint serving several relationships (R7, R9), the lazy-update
+//! queue and BNDUPD / BNDREPLY flow control, UPDREQ / UPDREQALL / UPDDONE recovery, and
+//! proportional prefix rebalancing are the next increments.
 //!
 //! # Errors
 //!
@@ -35,17 +39,23 @@
 //! style §6); [`PersistError`] covers corrupt stored state.
 #![forbid(unsafe_code)]
 
+pub mod config;
 pub mod conflict;
+pub mod connection;
 pub mod error;
 pub mod mclt;
 pub mod startup;
 pub mod state;
 pub mod time;
+pub mod timer;
 pub mod transition;
+mod wire_io;
 
+pub use config::{Config, LocalState, MAX_CONTROL_LEN, MAX_RELATIONSHIP_NAME_LEN};
 pub use conflict::{
     resolve, BindingStatus, ClientIdentity, LocalBinding, ReceivedBinding, RejectReason, Resolution,
 };
+pub use connection::{Endpoint, Event as ConnectionEvent};
 pub use error::{ApiMisuse, Error, PeerIncompatible, PeerMisbehaved, PersistError};
 pub use mclt::{max_valid_lifetime_s, partner_lifetime_to_propose, LifetimeInputs};
 pub use startup::{startup, startup_comms_ok, startup_timer_expired, PersistedState};
@@ -54,6 +64,7 @@ pub use time::{
     check_connect_skew, FoTime, SkewEstimator, MAX_TIME_SKEW_S, SKEW_WINDOW_DEFAULT,
     SKEW_WINDOW_MAX, TIME_EQUAL_WINDOW_S,
 };
+pub use timer::{Millis, Now, Timer, TimerTable};
 pub use transition::{
     recover_wait_deadline, transition, Event, PartnerState, Transition, UpdateRequest,
 };
