@@ -256,7 +256,10 @@ impl Link {
     pub(crate) fn address_appropriate(&self, addr: Ipv6Addr) -> bool {
         let a = u128::from(addr);
         self.na_pools.iter().any(|p| p.first <= a && a <= p.last)
-            || self.reservations.values().any(|r| r.addresses.contains(&addr))
+            || self
+                .reservations
+                .values()
+                .any(|r| r.addresses.contains(&addr))
     }
 
     /// May the delegated prefix `addr/len` be used by clients of this link: inside one of its

@@ -126,7 +126,9 @@ fn a_lease_outside_a_shrunk_pool_is_not_extended_after_a_restart() {
     shrunk.subnets[0].ranges[0].first = a("2001:db8:1::180");
     let mut after = Harness::with_policy(shrunk);
     for lease in before.shard.leases() {
-        after.shard.apply_replayed(tandem_lease::LeaseChange::Upsert(lease.clone()));
+        after
+            .shard
+            .apply_replayed(tandem_lease::LeaseChange::Upsert(lease.clone()));
     }
     after.now += 1800;
     let p = after.direct(testdata::RENEW).unwrap();
