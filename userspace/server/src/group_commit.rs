@@ -87,7 +87,8 @@ impl<R> GroupCommit<R> {
             return None;
         }
         if self.open.is_empty() {
-            // Replies held behind nothing (possible after a failed batch was retried empty).
+            // Held replies always sit behind bytes of the open batch (`attach` holds a reply only
+            // when the open batch has bytes or the reply brought some), so nothing waits here.
             return None;
         }
         let bytes = std::mem::replace(&mut self.open, std::mem::take(&mut self.spare));
@@ -145,15 +146,6 @@ impl<R> GroupCommit<R> {
     /// Nothing open and nothing in flight.
     pub(crate) fn is_idle(&self) -> bool {
         self.in_flight.is_none() && self.open.is_empty() && self.open_replies.is_empty()
-    }
-
-    /// Replies held in the open batch although it has no bytes: only after a write failure
-    /// re-queued nothing. Release them (they reveal nothing unstable).
-    pub(crate) fn take_orphans(&mut self) -> Vec<R> {
-        if self.open.is_empty() && self.in_flight.is_none() {
-            return std::mem::take(&mut self.open_replies);
-        }
-        Vec::new()
     }
 }
 

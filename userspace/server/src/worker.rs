@@ -258,9 +258,6 @@ impl Worker {
                 self.ctx.tick(now);
             }
             self.ctx.start_batch(&mut self.ring)?;
-            for slot in self.ctx.gc.take_orphans() {
-                self.ctx.to_send.push(slot);
-            }
             self.ctx.flush_sends(&mut self.ring)?;
             self.ctx.shared.publish(&self.ctx.stats);
         }
