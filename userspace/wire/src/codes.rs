@@ -176,6 +176,10 @@ enum_with_unknown! {
         ClientData = 45,
         /// OPTION_CLT_TIME, seconds since the client was last heard (RFC 5007 §4.1.2.3).
         CltTime = 46,
+        /// OPTION_LQ_RELAY_DATA, the relay data of a client's last message (RFC 5007 §4.1.2.4).
+        LqRelayData = 47,
+        /// OPTION_VSS, the VPN a binding belongs to (RFC 6607 §3.3).
+        Vss = 68,
         /// OPTION_LQ_BASE_TIME, absolute time the data was assembled (RFC 7653 §6.4.1).
         LqBaseTime = 100,
         /// OPTION_F_BINDING_STATUS (RFC 8156 §5).
