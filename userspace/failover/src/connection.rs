@@ -15,7 +15,7 @@ use tandem_wire::{StatusCode, Xid};
 use crate::config::{Config, LocalState, MAX_CONTROL_LEN};
 use crate::error::{ApiMisuse, Error, PeerIncompatible, PeerMisbehaved};
 use crate::state::Role;
-use crate::time::{check_connect_skew, SkewEstimator};
+use crate::time::{check_connect_skew, SkewEstimator, MAX_TIME_SKEW_S};
 use crate::timer::{Millis, Now, Timer, TimerTable};
 use crate::transition::PartnerState;
 use crate::wire_io::{decode, encode, Body, ConnectParams, Inbound, Outgoing};
@@ -24,7 +24,7 @@ use crate::wire_io::{decode, encode, Body, ConnectParams, Inbound, Outgoing};
 const MAX_QUEUED: usize = 8;
 
 /// What the shell must do or learn (house style §2).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum Event {
     /// Primary: open a TCP connection to the partner now, then report
@@ -54,7 +54,22 @@ pub enum Event {
     },
     /// The partner broke the protocol or cannot work with us; a [`Event::Close`] follows.
     PeerError(Error),
+    /// A binding-level message arrived on the established connection: BNDUPD, BNDREPLY,
+    /// POOLREQ, POOLRESP, UPDREQ, UPDREQALL or UPDDONE (RFC 8156 §7, §8). `frame` is the
+    /// whole message without its length prefix (parse it with
+    /// `tandem_wire::failover::FailoverMessage::new_checked`).
+    Message {
+        /// Its message type (24..=30).
+        msg_type: u8,
+        /// Its xid.
+        xid: Xid,
+        /// The message, header included.
+        frame: Box<[u8]>,
+    },
 }
+
+/// Message types handed to the layer above ([`Event::Message`]): BNDUPD 24 … UPDDONE 30.
+const BINDING_LEVEL: std::ops::RangeInclusive<u8> = 24..=30;
 
 /// Where the one connection of this relationship stands (RFC 8156 §6.1–6.3).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -228,12 +243,16 @@ impl Endpoint {
                 return;
             }
             let step = match self.deframer.next_message() {
-                Ok(Some(m)) => Some(decode(&m, &self.config.relationship_name)),
+                Ok(Some(m)) => Some(decode(&m, &self.config.relationship_name).map(|msg| {
+                    let frame = matches!(msg.body, Body::Other(t) if BINDING_LEVEL.contains(&t))
+                        .then(|| Box::<[u8]>::from(m.as_bytes()));
+                    (msg, frame)
+                })),
                 Ok(None) => None,
                 Err(_) => Some(Err(PeerMisbehaved::Malformed.into())),
             };
             match step {
-                Some(Ok(msg)) => self.on_message(now, msg),
+                Some(Ok((msg, frame))) => self.on_message(now, msg, frame),
                 Some(Err(e)) => self.close(now, Some(e)),
                 None if data.is_empty() => return,
                 None => match self.deframer.push(data) {
@@ -326,17 +345,51 @@ impl Endpoint {
         self.partner_params.map(|p| p.max_unacked)
     }
 
-    /// Messages received after comms OK that this increment does not process (BNDUPD etc.).
+    /// Messages of unknown type received after comms OK (skipped; R4, R63).
     pub fn ignored_messages(&self) -> u64 {
         self.ignored
     }
 
-    fn on_message(&mut self, now: Now, msg: Inbound) {
+    /// The layer above wrote a message of its own (BNDUPD, BNDREPLY, UPDDONE, …) into the
+    /// connection: CONTACT is due FO_SEND_TIME after it (R22). Only while established.
+    pub fn note_sent(&mut self, now: Now) {
+        if self.conn == ConnState::Established {
+            self.timers
+                .set(Timer::Contact, now.mono.add_ms(self.send_interval_ms()));
+        }
+    }
+
+    /// A fresh xid for a message of the layer above. `outstanding` says which xids still wait
+    /// for an answer; those are skipped, so a 24-bit wrap never reuses one (R5).
+    pub fn alloc_xid(&mut self, outstanding: impl Fn(Xid) -> bool) -> Xid {
+        // At most 2^24 tries: past that every xid is outstanding, which no window allows.
+        let mut x = self.xid();
+        for _ in 0..0x00ff_ffff {
+            if !outstanding(x) {
+                break;
+            }
+            x = self.xid();
+        }
+        x
+    }
+
+    fn on_message(&mut self, now: Now, msg: Inbound, frame: Option<Box<[u8]>>) {
         let Some(sent) = msg.sent else {
-            // STARTTLS / REPLY: TLS is not negotiated by this increment (R15).
+            // STARTTLS / REPLY: TLS is set up by the shell before any byte reaches us (R15).
             return self.close(now, Some(PeerMisbehaved::UnexpectedMessage(23).into()));
         };
         self.skew.record(sent, now.wall);
+        // R24 on an established connection: the moving average over a full window (not one
+        // late message, which may have sat in a TCP backlog) beyond MAX_TIME_SKEW_S drops the
+        // connection. CONNECT itself is checked message by message (R17).
+        if self.conn == ConnState::Established && self.skew.len() >= self.config.skew_window {
+            if let Some(skew_s) = self.skew.skew_s() {
+                if skew_s.unsigned_abs() > MAX_TIME_SKEW_S {
+                    let e = PeerIncompatible::ExcessiveTimeSkew { skew_s };
+                    return self.close(now, Some(e.into()));
+                }
+            }
+        }
         let keepalive = Millis::from_s(self.config.keepalive_time_s).0;
         self.timers
             .set(Timer::Keepalive, now.mono.add_ms(keepalive));
@@ -425,7 +478,15 @@ impl Endpoint {
                 self.events.push_back(Event::Disconnected { status });
                 self.close(now, None);
             }
-            (ConnState::Established, Body::Other(_)) => self.ignored += 1,
+            (ConnState::Established, Body::Other(msg_type)) => match frame {
+                Some(frame) => self.events.push_back(Event::Message {
+                    msg_type,
+                    xid: msg.xid,
+                    frame,
+                }),
+                // An unknown message type: skipped, like an unknown option (R4, R63).
+                None => self.ignored += 1,
+            },
             (ConnState::Closing, _) => {}
             (_, body) => {
                 let t = match body {

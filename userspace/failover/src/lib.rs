@@ -43,6 +43,7 @@ pub mod config;
 pub mod conflict;
 pub mod connection;
 pub mod error;
+pub mod lazy;
 pub mod mclt;
 pub mod startup;
 pub mod state;

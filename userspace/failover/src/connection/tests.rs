@@ -109,7 +109,7 @@ impl Pair {
         }
         while let Some(e) = self.sides[i].ep.poll_event() {
             moved = true;
-            self.sides[i].events.push(e);
+            self.sides[i].events.push(e.clone());
             match e {
                 Event::Connect => {
                     self.dials.push(self.now_ms);
@@ -560,6 +560,109 @@ fn garbage_is_a_peer_error_then_close() {
     let e = Error::from(PeerMisbehaved::UnexpectedMessage(35));
     assert_eq!(s.poll_event(), Some(Event::PeerError(e)));
     assert_eq!(s.poll_event(), Some(Event::Close));
+}
+
+/// A framed message of type `t` with no options, stamped with `sent`.
+fn frame(t: MessageType, xid: u32, sent: u32) -> Vec<u8> {
+    let mut buf = vec![0u8; 64];
+    let fw = tandem_wire::failover::FailoverWriter::new(
+        &mut buf,
+        t,
+        Xid::from_u32(xid),
+        Some(tandem_wire::failover::FailoverTime(sent)),
+    )
+    .unwrap();
+    let n = fw.finish().unwrap();
+    buf.truncate(n);
+    buf
+}
+
+#[test]
+fn binding_level_messages_reach_the_layer_above() {
+    let mut p = established_pair();
+    let now = p.now(1);
+    let bndupd = frame(MessageType::BndUpd, 77, now.wall.0);
+    p.sides[1].ep.handle_data(now, &bndupd);
+    let e = p.sides[1].ep.poll_event();
+    assert_eq!(
+        e,
+        Some(Event::Message {
+            msg_type: 24,
+            xid: Xid::from_u32(77),
+            frame: bndupd[2..].into(),
+        })
+    );
+    // An unknown type is skipped and counted, not fatal (R4, R63).
+    p.sides[1]
+        .ep
+        .handle_data(now, &frame(MessageType::from(99), 78, now.wall.0));
+    assert_eq!(p.sides[1].ep.poll_event(), None);
+    assert_eq!(p.sides[1].ep.ignored_messages(), 1);
+    assert!(p.sides[1].ep.is_established());
+}
+
+#[test]
+fn binding_level_messages_before_state_are_refused() {
+    // R19: nothing but STATE may follow CONNECT / CONNECTREPLY.
+    let now = Now {
+        mono: Millis(0),
+        wall: FoTime(T0),
+    };
+    let mut s = Endpoint::new(config(Role::Secondary), local()).unwrap();
+    assert_eq!(s.poll_event(), Some(Event::Stimulate));
+    s.handle_accepted(now).unwrap();
+    s.handle_data(now, &frame(MessageType::BndUpd, 1, T0));
+    let e = Error::from(PeerMisbehaved::UnexpectedMessage(24));
+    assert_eq!(s.poll_event(), Some(Event::PeerError(e)));
+    assert_eq!(s.poll_event(), Some(Event::Close));
+}
+
+#[test]
+fn average_skew_beyond_five_seconds_drops_an_established_connection() {
+    // R24: one late message does not; a drifting clock does.
+    let mut p = established_pair();
+    let now = p.now(1);
+    let late = frame(MessageType::Contact, 5, now.wall.0 - 30);
+    p.sides[1].ep.handle_data(now, &late);
+    assert!(p.sides[1].ep.is_established(), "one sample of -30 s in 16");
+    for x in 0..16 {
+        p.sides[1]
+            .ep
+            .handle_data(now, &frame(MessageType::Contact, 10 + x, now.wall.0 + 9));
+    }
+    assert!(!p.sides[1].ep.is_established());
+    let events: Vec<Event> = std::iter::from_fn(|| p.sides[1].ep.poll_event()).collect();
+    assert!(events.iter().any(|e| matches!(
+        e,
+        Event::PeerError(Error::PeerIncompatible(
+            PeerIncompatible::ExcessiveTimeSkew { .. }
+        ))
+    )));
+    assert!(events.contains(&Event::CommunicationsFailed));
+}
+
+#[test]
+fn alloc_xid_skips_outstanding_xids_across_the_wrap() {
+    // R5: the counter near 2^24 wraps to 0 and skips xids still waiting for an answer.
+    let mut p = established_pair();
+    let ep = &mut p.sides[0].ep;
+    ep.next_xid = 0x00ff_fffe;
+    let busy = [0x00ff_ffff_u32, 0, 1];
+    let x = ep.alloc_xid(|x| busy.contains(&x.to_u32()));
+    assert_eq!(x.to_u32(), 0x00ff_fffe);
+    let x = ep.alloc_xid(|x| busy.contains(&x.to_u32()));
+    assert_eq!(x.to_u32(), 2);
+}
+
+#[test]
+fn note_sent_postpones_contact() {
+    let mut p = established_pair();
+    let before = p.sides[0].ep.poll_timeout();
+    p.now_ms += 5_000;
+    let now = p.now(0);
+    p.sides[0].ep.note_sent(now);
+    let after = p.sides[0].ep.poll_timeout();
+    assert!(after > before, "{before:?} -> {after:?}");
 }
 
 proptest! {
