@@ -15,7 +15,7 @@ use tandem_wire::{StatusCode, Xid};
 use crate::config::{Config, LocalState, MAX_CONTROL_LEN};
 use crate::error::{ApiMisuse, Error, PeerIncompatible, PeerMisbehaved};
 use crate::state::Role;
-use crate::time::{check_connect_skew, SkewEstimator, MAX_TIME_SKEW_S};
+use crate::time::{check_connect_skew, FoTime, SkewEstimator, MAX_TIME_SKEW_S};
 use crate::timer::{Millis, Now, Timer, TimerTable};
 use crate::transition::PartnerState;
 use crate::wire_io::{decode, encode, Body, ConnectParams, Inbound, Outgoing};
@@ -41,9 +41,17 @@ pub enum Event {
     Established {
         /// The partner's state and flags.
         partner: PartnerState,
+        /// The partner's OPTION_F_START_TIME_OF_STATE (STARTUP compares it, §8.3.2).
+        since: FoTime,
     },
-    /// A later STATE: the partner changed state (feed `Event::PartnerStateChanged`).
-    PartnerState(PartnerState),
+    /// A later STATE: the partner changed state at `since` (feed
+    /// `Event::PartnerStateChanged`).
+    PartnerState {
+        /// The partner's state and flags.
+        partner: PartnerState,
+        /// Its OPTION_F_START_TIME_OF_STATE.
+        since: FoTime,
+    },
     /// An established connection was lost, timed out or disconnected (RFC 8156 §6.5–6.6):
     /// feed `Event::CommunicationsFailed`.
     CommunicationsFailed,
@@ -222,6 +230,14 @@ impl Endpoint {
                 let xid = self.xid();
                 self.finish_with(Outgoing::Disconnect(xid, StatusCode::ServerShuttingDown));
             }
+        }
+    }
+
+    /// The layer above gives up on this connection (RECOVER saw neither UPDDONE nor BNDUPDs
+    /// in time, RFC 8156 §8.5): [`Event::Close`] now; the primary redials with back-off.
+    pub fn handle_abort(&mut self, now: Now) {
+        if self.connected() {
+            self.close(now, None);
         }
     }
 
@@ -465,13 +481,14 @@ impl Endpoint {
                 self.finish_with(Outgoing::Disconnect(xid, status));
             }
             // §6.3: comms OK once the partner's STATE arrives (R19).
-            (ConnState::AwaitState, Body::State(partner)) => {
+            (ConnState::AwaitState, Body::State(partner, since)) => {
                 self.conn = ConnState::Established;
                 self.next_backoff = self.config.reconnect_initial;
-                self.events.push_back(Event::Established { partner });
+                self.events.push_back(Event::Established { partner, since });
             }
-            (ConnState::Established, Body::State(p)) => {
-                self.events.push_back(Event::PartnerState(p));
+            (ConnState::Established, Body::State(partner, since)) => {
+                self.events
+                    .push_back(Event::PartnerState { partner, since });
             }
             (ConnState::AwaitState | ConnState::Established, Body::Contact) => {}
             (_, Body::Disconnect(status)) => {
@@ -492,7 +509,7 @@ impl Endpoint {
                 let t = match body {
                     Body::Connect { .. } => 31,
                     Body::ConnectReply(_) => 32,
-                    Body::State(_) => 34,
+                    Body::State(..) => 34,
                     Body::Contact => 35,
                     Body::Disconnect(_) => 33,
                     Body::Other(t) => t,

@@ -27,11 +27,19 @@
 //!   connect rule (R13, R14); configured by [`Config`], timed by
 //!   [`timer`] ([`Millis`], [`Now`]). Messages go through `tandem-wire`'s failover codec.
 //!
+//! * [`lazy`]: the lazy-update send queue: coalescing per client or prefix, one update in
+//!   flight per key, the partner's MAX_UNACKED window, rejected updates parked for the next
+//!   pass and given up after three attempts (R27, R28, R32, R37).
+//! * [`relationship`]: one relationship, whole: the connection endpoint, the §8 state machine
+//!   with STARTUP and persistence (STATE only after the state is stored, R20), UPDREQ /
+//!   UPDREQALL / UPDDONE for recovery and conflict resolution, auto-partner-down, alarms, and
+//!   the flush-then-DISCONNECT shutdown.
+//!
 //! # What is not here yet
 //!
-//! STARTTLS (R15), one endpoint serving several relationships (R7, R9), the lazy-update
-//! queue and BNDUPD / BNDREPLY flow control, UPDREQ / UPDREQALL / UPDDONE recovery, and
-//! proportional prefix rebalancing are the next increments.
+//! STARTTLS (R15) is the shell's (rustls before the first byte reaches the endpoint); several
+//! relationships are several [`relationship::Relationship`] values selected by the shell
+//! (R7, R9); POOLREQ / POOLRESP prefix rebalancing is the next increment.
 //!
 //! # Errors
 //!
@@ -45,6 +53,7 @@ pub mod connection;
 pub mod error;
 pub mod lazy;
 pub mod mclt;
+pub mod relationship;
 pub mod startup;
 pub mod state;
 pub mod time;
@@ -58,7 +67,11 @@ pub use conflict::{
 };
 pub use connection::{Endpoint, Event as ConnectionEvent};
 pub use error::{ApiMisuse, Error, PeerIncompatible, PeerMisbehaved, PersistError};
+pub use lazy::{LazyUpdate, Pushed, QueueStats, Settled, UpdateQueue, MAX_ATTEMPTS};
 pub use mclt::{max_valid_lifetime_s, partner_lifetime_to_propose, LifetimeInputs};
+pub use relationship::{
+    Alarm, Event as RelationshipEvent, Relationship, RelationshipConfig, RelationshipStats,
+};
 pub use startup::{startup, startup_comms_ok, startup_timer_expired, PersistedState};
 pub use state::{LifetimeCap, Resource, Responsiveness, Role, ServerState};
 pub use time::{

@@ -33,8 +33,8 @@ pub(crate) enum Body {
     },
     /// CONNECTREPLY: accept with parameters, or reject with a status code.
     ConnectReply(Result<ConnectParams, u16>),
-    /// STATE.
-    State(PartnerState),
+    /// STATE with its OPTION_F_START_TIME_OF_STATE.
+    State(PartnerState, FoTime),
     /// CONTACT.
     Contact,
     /// DISCONNECT with its status code (UnspecFail when absent).
@@ -112,11 +112,13 @@ pub(crate) fn decode(m: &FailoverMessage<'_>, our_name: &[u8]) -> Result<Inbound
                 Some(d) => ServerFlags::parse(d).map_err(|_| bad(fl))?,
                 None => ServerFlags::default(),
             };
-            Body::State(PartnerState {
+            let partner = PartnerState {
                 state: ServerState::from_wire(state)?,
                 startup: flags.contains(ServerFlags::STARTUP),
                 communicated: flags.contains(ServerFlags::COMMUNICATED),
-            })
+            };
+            let since = FoTime(u32_option(o, OptionCode::FStartTimeOfState)?);
+            Body::State(partner, since)
         }
         MessageType::Contact => Body::Contact,
         MessageType::Disconnect => {

@@ -216,9 +216,10 @@ fn establishes_and_exchanges_state() {
     let p = established_pair();
     for i in 0..2 {
         assert!(p.sides[i].ep.is_established(), "side {i}");
-        assert!(p
-            .events(i)
-            .contains(&Event::Established { partner: partner() }));
+        assert!(p.events(i).contains(&Event::Established {
+            partner: partner(),
+            since: FoTime(T0 - 100)
+        }));
         assert_eq!(p.sides[i].ep.skew_s(), Some(0));
     }
     assert_eq!(p.sent_types(0), [MessageType::Connect, MessageType::State]);
@@ -502,6 +503,7 @@ fn state_change_is_sent_while_established() {
     let mut p = established_pair();
     let mut l = local();
     l.state = ServerState::PartnerDown;
+    l.start_time = FoTime(T0 + 1);
     l.partner_down_time = Some(FoTime(T0));
     let now = p.now(1);
     p.sides[1].ep.handle_local_state(now, l);
@@ -510,7 +512,10 @@ fn state_change_is_sent_while_established() {
         state: ServerState::PartnerDown,
         ..partner()
     };
-    assert!(p.events(0).contains(&Event::PartnerState(changed)));
+    assert!(p.events(0).contains(&Event::PartnerState {
+        partner: changed,
+        since: FoTime(T0 + 1)
+    }));
     let last = p.sent[1].last().unwrap();
     let m = FailoverMessage::new_checked(&last[2..]).unwrap();
     assert_eq!(
