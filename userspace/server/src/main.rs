@@ -5,6 +5,7 @@
 
 mod datagram;
 mod group_commit;
+mod partner;
 mod run;
 mod socket;
 mod stats;
