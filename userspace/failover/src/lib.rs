@@ -27,6 +27,9 @@
 //!   connect rule (R13, R14); configured by [`Config`], timed by
 //!   [`timer`] ([`Millis`], [`Now`]). Messages go through `tandem-wire`'s failover codec.
 //!
+//! * [`binding`]: BNDUPD / BNDREPLY as owned values ([`binding::BindingUpdate`],
+//!   [`binding::BindingReply`]), their codec, and the receive rules of §7.5 / §7.5.5 on top of
+//!   [`conflict`] (R33–R40). `BindingUpdate` is the [`lazy::LazyUpdate`] the server queues.
 //! * [`lazy`]: the lazy-update send queue: coalescing per client or prefix, one update in
 //!   flight per key, the partner's MAX_UNACKED window, rejected updates parked for the next
 //!   pass and given up after three attempts (R27, R28, R32, R37).
@@ -47,6 +50,7 @@
 //! style §6); [`PersistError`] covers corrupt stored state.
 #![forbid(unsafe_code)]
 
+pub mod binding;
 pub mod config;
 pub mod conflict;
 pub mod connection;
