@@ -7,7 +7,7 @@
 //! ```
 
 use std::fmt;
-use std::net::Ipv6Addr;
+use std::net::{IpAddr, Ipv6Addr};
 
 use crate::values::{DuidError, PrefixError};
 
@@ -162,4 +162,72 @@ pub enum Invalid {
     DuplicateReservation { other: Place },
     #[error("overlaps the reservation at {other}")]
     ReservationOverlap { other: Place },
+    #[error("[failover] needs at least one [[failover.relationship]]")]
+    NoRelationships,
+    #[error("relationship name must be 1..=255 octets, got {0} (RFC 8156 §6.2)")]
+    RelationshipNameLength(usize),
+    #[error("this relationship name is already used at {other}")]
+    DuplicateRelationshipName { other: Place },
+    #[error(
+        "same name, partner address and role as the relationship at {other}: partner, name and \
+         role must select one relationship (RFC 8156 §3)"
+    )]
+    DuplicateRelationship { other: Place },
+    #[error(
+        "`{0}` is not an address (\"[IPV6]:PORT\", \"IPV4:PORT\" or a bare address for port 647)"
+    )]
+    SocketAddress(String),
+    #[error("port 0 is not a port to connect to or listen on")]
+    PortZero,
+    #[error("{0} is not a unicast address")]
+    NotUnicast(IpAddr),
+    #[error("mclt {0} s is below the minimum of 30 s (RFC 8156 §1: no failover lease under 30 s)")]
+    Mclt(u32),
+    #[error("keepalive {0} s is below the minimum of 2 s (CONTACT must fit inside it)")]
+    Keepalive(u32),
+    #[error("contact-interval {contact_s} s is not in 1..{keepalive_s} (shorter than keepalive {keepalive_s} s, RFC 8156 §6.5)")]
+    ContactInterval { contact_s: u32, keepalive_s: u32 },
+    #[error("max-unacked-bndupd {0} is not in 1..=65535")]
+    MaxUnackedBndupd(u32),
+    #[error("skew-window {got} is not in 1..={max}")]
+    SkewWindow { got: usize, max: usize },
+    #[error("{0} must be above 0")]
+    ZeroTime(&'static str),
+    #[error("reconnect-cap {cap_ms} ms is below reconnect-initial {initial_ms} ms")]
+    ReconnectCap { initial_ms: u32, cap_ms: u32 },
+    #[error("prefix-share {0} is not in 0..=1")]
+    PrefixShare(String),
+    #[error("prefix-rebalance-threshold {0} is not strictly between 0 and 1")]
+    RebalanceThreshold(String),
+    #[error("`subnets` is required when there is more than one relationship (R8)")]
+    SubnetsRequired,
+    #[error("a relationship must cover at least one subnet")]
+    NoSubnets,
+    #[error("no subnet has id {0}")]
+    UnknownSubnet(u32),
+    #[error("subnet {id} is already covered at {other}: a subnet belongs to at most one relationship (R8)")]
+    SubnetTaken { id: u32, other: Place },
+    #[error(
+        "{which} {value_s} s of subnet {subnet} is below the 30 s minimum for subnets in failover \
+         relationship `{relationship}` (RFC 8156 §1)"
+    )]
+    FailoverLifetime {
+        which: &'static str,
+        value_s: u32,
+        subnet: u32,
+        relationship: String,
+    },
+    #[error(
+        "no [tls] table, so TLS mode is \"mutual\" (the default), which needs cert, key and ca; \
+         write mode = \"none\" in the tls table to run without TLS (RFC 8156 §10)"
+    )]
+    TlsTableMissing,
+    #[error("`{0}` is required with TLS mode \"mutual\"")]
+    TlsKeyMissing(&'static str),
+    #[error("`{0}` is given but TLS mode is \"none\"")]
+    TlsKeyUnused(&'static str),
+    #[error("the path is empty")]
+    EmptyPath,
+    #[error("`{0}` is not a DNS name or IP address")]
+    PartnerName(String),
 }

@@ -25,9 +25,24 @@
 //! subnets) overlapping; reserved addresses inside the subnet prefix (in a pool or not);
 //! reserved prefixes of length 1..=128; no DUID reserved twice in one subnet; no two
 //! reservations overlapping; no bits set after a prefix's length.
+//!
+//! `[failover]` (optional; absent means a standalone server) [RFC 8156]: at least one
+//! relationship; names 1..=255 octets and unique; no two with the same (partner address, name,
+//! role) (R7); `subnets` given whenever there is more than one relationship, naming existing
+//! subnets, each in at most one relationship (R8); MCLT >= 30 s and no valid or preferred
+//! lifetime (address or prefix, own or inherited) under 30 s in a covered subnet (R10);
+//! keepalive >= 2 s with 1 <= contact-interval < keepalive; max-unacked-bndupd 1..=65535;
+//! skew-window 1..=`tandem_failover::SKEW_WINDOW_MAX`; timers above 0; reconnect-cap >=
+//! reconnect-initial; prefix-share in 0..=1 and prefix-rebalance-threshold strictly between 0
+//! and 1; partner a unicast address, neither address with port 0; TLS mode "mutual" (the
+//! default, also when the tls table is absent) with cert, key and ca, mode "none" with none of
+//! them. TLS files are not opened here: see [`Config::check_files`].
 #![forbid(unsafe_code)]
 
 mod error;
+mod failover;
+mod failover_peer;
+mod failover_validate;
 mod locate;
 mod raw;
 mod subnet;
@@ -40,6 +55,10 @@ use std::path::{Path, PathBuf};
 use tandem_engine::policy::Policy;
 
 pub use error::{ConfigError, ErrorKind, Invalid, Place};
+pub use failover::{
+    Failover, FileProblem, Fraction, Relationship, Role, Tls, UnreadableFile,
+    FAILOVER_LIFETIME_MIN_S, FAILOVER_PORT,
+};
 pub use values::{parse_duid, DuidError, PrefixError, DUID_LEN_MAX};
 
 /// A validated config file.
@@ -47,6 +66,8 @@ pub use values::{parse_duid, DuidError, PrefixError, DUID_LEN_MAX};
 pub struct Config {
     pub server: ServerSettings,
     pub storage: StorageSettings,
+    /// `[failover]`; `None` for a standalone server.
+    pub failover: Option<Failover>,
     /// Complete but for `server_duid`, which [`Config::policy`] fills in.
     policy: Policy,
 }
@@ -59,6 +80,15 @@ impl Config {
             server_duid,
             ..self.policy.clone()
         }
+    }
+
+    /// The files the config names but [`load`] does not open (the failover TLS certificates,
+    /// keys and CAs) that cannot be read or are empty; empty when all are fine. For `tandemd
+    /// check-config` and start-up, once the files are in place.
+    pub fn check_files(&self) -> Vec<UnreadableFile> {
+        self.failover
+            .as_ref()
+            .map_or_else(Vec::new, Failover::check_files)
     }
 }
 
@@ -91,17 +121,27 @@ pub enum Durability {
     OsBuffer,
 }
 
-/// Reads, parses and validates the config file at `path`.
+/// Reads, parses and validates the config file at `path`. Relative paths in it (TLS files)
+/// are taken from `path`'s directory.
 pub fn load(path: &Path) -> Result<Config, ConfigError> {
     let file = path.display().to_string();
     let text = std::fs::read_to_string(path)
         .map_err(|e| ConfigError::new(&file, None, None, ErrorKind::Read(e)))?;
-    parse(&text, &file)
+    parse_at(&text, &file, path.parent().unwrap_or(Path::new("")))
 }
 
-/// Parses and validates config `text`; `file_name` is used in error messages only.
+/// Parses and validates config `text`; `file_name` is used in error messages, and its
+/// directory part (if any) is where relative paths in the text are taken from.
 pub fn parse(text: &str, file_name: &str) -> Result<Config, ConfigError> {
+    parse_at(
+        text,
+        file_name,
+        Path::new(file_name).parent().unwrap_or(Path::new("")),
+    )
+}
+
+fn parse_at(text: &str, file_name: &str, base: &Path) -> Result<Config, ConfigError> {
     let src = locate::Source::new(file_name, text);
     let raw: raw::RawConfig = toml::from_str(text).map_err(|e| src.parse_error(&e))?;
-    validate::validate(raw, &src)
+    validate::validate(raw, &src, base)
 }

@@ -74,6 +74,26 @@ impl<'a> Source<'a> {
         )
     }
 
+    /// A validation error about key `name`, missing from the table at `table`: reported on
+    /// the table's first line and named `TABLE.NAME`, as the parser names a missing key.
+    pub(crate) fn missing(
+        &self,
+        table: &Range<usize>,
+        name: &str,
+        invalid: Invalid,
+    ) -> ConfigError {
+        let key = match self.key_path(table.start) {
+            Some(table) => format!("{table}.{name}"),
+            None => name.to_owned(),
+        };
+        ConfigError::new(
+            self.file,
+            Some(self.line(table.start)),
+            Some(key),
+            ErrorKind::Invalid(invalid),
+        )
+    }
+
     /// A syntax or schema error from the TOML parser.
     pub(crate) fn parse_error(&self, e: &toml::de::Error) -> ConfigError {
         // One line, as `check-config` prints it ("invalid string\nexpected `\"`" → "...: ...").

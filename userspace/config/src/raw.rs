@@ -18,6 +18,8 @@ pub(crate) struct RawConfig {
     pub(crate) options: RawOptions,
     #[serde(default)]
     pub(crate) subnet: Vec<RawSubnet>,
+    /// Absent: a standalone server.
+    pub(crate) failover: Option<Spanned<RawFailover>>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -99,4 +101,63 @@ pub(crate) struct RawReservation {
     #[serde(default)]
     pub(crate) prefixes: Vec<Spanned<String>>,
     pub(crate) hostname: Option<Spanned<String>>,
+}
+
+/// `[failover]`: the relationships this server is part of [RFC 8156 §3].
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub(crate) struct RawFailover {
+    #[serde(default)]
+    pub(crate) relationship: Vec<Spanned<RawRelationship>>,
+}
+
+/// One `[[failover.relationship]]`. Times are seconds unless the key says milliseconds.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub(crate) struct RawRelationship {
+    pub(crate) name: Spanned<String>,
+    pub(crate) role: Spanned<RawRole>,
+    pub(crate) partner: Spanned<String>,
+    pub(crate) listen: Option<Spanned<String>>,
+    pub(crate) subnets: Option<Spanned<Vec<Spanned<u32>>>>,
+    pub(crate) mclt: Option<Spanned<u32>>,
+    pub(crate) keepalive: Option<Spanned<u32>>,
+    pub(crate) contact_interval: Option<Spanned<u32>>,
+    pub(crate) max_unacked_bndupd: Option<Spanned<u32>>,
+    pub(crate) skew_window: Option<Spanned<usize>>,
+    pub(crate) startup_timer: Option<Spanned<u32>>,
+    pub(crate) reconnect_initial: Option<Spanned<u32>>,
+    pub(crate) reconnect_cap: Option<Spanned<u32>>,
+    pub(crate) auto_partner_down: Option<Spanned<u32>>,
+    pub(crate) stimulus: Option<bool>,
+    pub(crate) update_request_timeout: Option<Spanned<u32>>,
+    pub(crate) prefix_share: Option<Spanned<f64>>,
+    pub(crate) prefix_rebalance_threshold: Option<Spanned<f64>>,
+    pub(crate) tls: Option<Spanned<RawTls>>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub(crate) enum RawRole {
+    Primary,
+    Secondary,
+}
+
+/// `[failover.relationship.tls]`; absent means mode "mutual".
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub(crate) struct RawTls {
+    pub(crate) mode: Option<RawTlsMode>,
+    pub(crate) cert: Option<Spanned<String>>,
+    pub(crate) key: Option<Spanned<String>>,
+    pub(crate) ca: Option<Spanned<String>>,
+    pub(crate) partner_name: Option<Spanned<String>>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub(crate) enum RawTlsMode {
+    Mutual,
+    #[serde(rename = "none")]
+    Off,
 }

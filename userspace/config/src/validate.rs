@@ -3,12 +3,13 @@
 
 use std::num::NonZeroUsize;
 use std::ops::Range;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use tandem_engine::policy::{ClientOptions, Lifetimes, Policy};
 use toml::Spanned;
 
 use crate::error::{ConfigError, Invalid};
+use crate::failover_validate;
 use crate::locate::Source;
 use crate::raw::{RawConfig, RawDurability, RawLifetimes, RawOptions, RawServer, RawStorage};
 use crate::subnet::{self, Defaults};
@@ -28,7 +29,12 @@ const SOL_MAX_RT_S: Range<u32> = 60..86_401;
 /// INFORMATION_REFRESH_TIME minimum [RFC 8415 §21.23].
 const INFORMATION_REFRESH_TIME_MIN_S: u32 = 600;
 
-pub(crate) fn validate(raw: RawConfig, src: &Source<'_>) -> Result<Config, ConfigError> {
+/// `base`: the config file's directory, for relative paths in the file.
+pub(crate) fn validate(
+    raw: RawConfig,
+    src: &Source<'_>,
+    base: &Path,
+) -> Result<Config, ConfigError> {
     let rapid_commit = raw.server.rapid_commit.unwrap_or(false);
     let decline_hold_s = raw.server.decline_hold.unwrap_or(DECLINE_HOLD_DEFAULT_S);
     let server = server(raw.server, src)?;
@@ -36,6 +42,7 @@ pub(crate) fn validate(raw: RawConfig, src: &Source<'_>) -> Result<Config, Confi
     let lifetimes = Merged::defaults().over(&raw.lifetimes);
     lifetimes.check(src)?;
     let options = options(&raw.options, src)?;
+    let subnet_lifetimes = failover_validate::subnet_lifetimes(&lifetimes, &raw.subnet);
     let defaults = Defaults {
         interfaces: &server.interfaces,
         lifetimes,
@@ -43,6 +50,15 @@ pub(crate) fn validate(raw: RawConfig, src: &Source<'_>) -> Result<Config, Confi
         rapid_commit,
     };
     let subnets = subnet::subnets(raw.subnet, &defaults, src)?;
+    let failover = match raw.failover {
+        Some(f) => Some(failover_validate::failover(
+            f,
+            &subnet_lifetimes,
+            base,
+            src,
+        )?),
+        None => None,
+    };
     let policy = Policy {
         server_duid: Vec::new(),
         subnets,
@@ -52,6 +68,7 @@ pub(crate) fn validate(raw: RawConfig, src: &Source<'_>) -> Result<Config, Confi
     Ok(Config {
         server,
         storage,
+        failover,
         policy,
     })
 }
@@ -199,6 +216,17 @@ impl Merged {
             t1_s: self.t1.as_ref().map(|s| s.value),
             t2_s: self.t2.as_ref().map(|s| s.value),
         })
+    }
+}
+
+impl Merged {
+    /// The valid lifetime if it is under `min_s`, else the preferred one if it is: `(is_valid,
+    /// seconds, where it was written)`. Built-in defaults have no span.
+    pub(crate) fn first_below(&self, min_s: u32) -> Option<(bool, u32, Option<Range<usize>>)> {
+        [(true, &self.valid), (false, &self.preferred)]
+            .into_iter()
+            .find(|(_, s)| s.value < min_s)
+            .map(|(is_valid, s)| (is_valid, s.value, s.span.clone()))
     }
 }
 

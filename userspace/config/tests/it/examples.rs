@@ -37,10 +37,15 @@ fn every_example_config_loads() {
         .iter()
         .filter_map(|p| p.file_name()?.to_str())
         .collect();
-    assert!(
-        names.contains(&"standalone.toml") && names.contains(&"lab.toml"),
-        "{names:?}"
-    );
+    // The walk is recursive: config/failover/ holds the example failover pair.
+    for expected in [
+        "standalone.toml",
+        "lab.toml",
+        "primary.toml",
+        "secondary.toml",
+    ] {
+        assert!(names.contains(&expected), "{expected} not in {names:?}");
+    }
     for file in &files {
         let config = load(file).unwrap_or_else(|e| panic!("{e}"));
         assert!(!config.server.interfaces.is_empty(), "{}", file.display());
