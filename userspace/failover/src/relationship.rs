@@ -377,6 +377,13 @@ impl<U: LazyUpdate> Relationship<U> {
         self.pump(now);
     }
 
+    /// The partner sent something we cannot answer (a BNDUPD or BNDREPLY that does not
+    /// decode): drop the connection; the primary redials (RFC 8156 §6; R4).
+    pub fn handle_protocol_error(&mut self, now: Now) {
+        self.endpoint.handle_abort(now);
+        self.pump(now);
+    }
+
     /// The operator declares the partner down (RFC 8156 §8; R54).
     pub fn handle_partner_down(&mut self, now: Now) {
         self.fsm(now, FsmEvent::OperatorPartnerDown);

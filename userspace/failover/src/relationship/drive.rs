@@ -201,6 +201,11 @@ impl<U: LazyUpdate> Relationship<U> {
                 }
                 _ => self.stats.unmatched += 1,
             },
+            MessageType::PoolReq => {
+                // POOLRESP only acknowledges (§4.2.2); the rebalancing is the shell's.
+                self.push_frame(now, MessageType::PoolResp, xid);
+                self.events.push_back(Event::PoolMessage { msg_type, xid });
+            }
             _ => self.events.push_back(Event::PoolMessage { msg_type, xid }),
         }
     }

@@ -664,3 +664,43 @@ fn restart_with_storage_returns_through_communications_interrupted() {
     );
     assert!(!p.sides[1].sent_types.contains(&MessageType::UpdReqAll));
 }
+
+#[test]
+fn poolreq_is_acknowledged_with_poolresp_and_reported() {
+    // RFC 8156 §4.2.2: POOLRESP only acknowledges; the rebalancing is the shell's business.
+    let mut p = normal_pair();
+    let now = p.now();
+    let mut buf = [0u8; 32];
+    let n = FailoverWriter::new(
+        &mut buf,
+        MessageType::PoolReq,
+        Xid([0, 0, 42]),
+        Some(FailoverTime(now.wall.0)),
+    )
+    .unwrap()
+    .finish()
+    .unwrap();
+    p.sides[0].rel.handle_data(now, &buf[..n]);
+    let mut out = [0u8; 64];
+    let sent = p.sides[0].rel.poll_transmit(now, &mut out).unwrap();
+    let m = FailoverMessage::new_checked(&out[2..sent]).unwrap();
+    assert_eq!(m.msg_type(), MessageType::PoolResp);
+    assert_eq!(m.xid(), Xid([0, 0, 42]));
+    let ev = std::iter::from_fn(|| p.sides[0].rel.poll_event()).collect::<Vec<_>>();
+    assert!(ev.contains(&Event::PoolMessage {
+        msg_type: 26,
+        xid: Xid([0, 0, 42])
+    }));
+}
+
+#[test]
+fn a_protocol_error_drops_the_connection_and_the_primary_redials() {
+    let mut p = normal_pair();
+    let now = p.now();
+    p.sides[1].rel.handle_protocol_error(now);
+    p.drive();
+    assert_eq!(p.state(1), ServerState::CommunicationsInterrupted);
+    p.advance(5_000);
+    assert_eq!(p.state(0), ServerState::Normal);
+    assert_eq!(p.state(1), ServerState::Normal);
+}
