@@ -9,6 +9,9 @@
 //!   PENDING-FREE as the FREE / FREE-BACKUP row: the RFC's table has neither, and PENDING-FREE
 //!   is the transient on the way to FREE / FREE-BACKUP (§1.9).
 //! * No local binding at all: accept (nothing to conflict with).
+//! * **OPEN-3** (where PENDING-FREE leads): a freed delegable prefix returns to the primary
+//!   (FREE, §4.2.2); a freed address goes back to the half its last bit names (§4.2.1). On
+//!   receipt FREE and FREE-BACKUP are one column, so either value is accepted for either.
 
 use crate::error::PeerMisbehaved;
 use crate::state::Role;

@@ -11,6 +11,11 @@
 //! **OPEN-2 decision:** in PARTNER-DOWN the partner's half of the *addresses* is never used
 //! (§4.2.1 MUST NOT wins over §8.4.1 SHOULD NOT); the partner's delegable *prefixes* may be
 //! used after MCLT since entering PARTNER-DOWN once the own pool is exhausted (§4.2.2).
+//!
+//! **OPEN-5 decision:** a lease bound when PARTNER-DOWN began may go to another client MCLT
+//! after the latest of its expiry and the partner lifetimes exchanged, and never before entry +
+//! MCLT. §8.4.1's "now + MCLT" is read as "now" = the moment of entry (a floor that moved with
+//! the clock would never be reached), so both sections give entry + MCLT.
 
 use core::fmt;
 

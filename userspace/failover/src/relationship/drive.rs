@@ -381,6 +381,7 @@ impl<U: LazyUpdate> Relationship<U> {
 }
 
 /// OPTION_F_SERVER_FLAGS: S while in STARTUP, C once we have a record of the partner.
+/// **OPEN-10:** the A (ACK_STARTUP) flag has no behaviour in RFC 8156: never set, ignored.
 pub(super) fn flags(startup: bool, communicated: bool) -> ServerFlags {
     let mut f = 0;
     if startup {

@@ -1,0 +1,47 @@
+//! What the control thread and the workers tell each other over their bounded queues. A client's
+//! bindings live in the worker that owns its DUID's shard, so every partner update for a client
+//! is applied by that worker (design: lock-free shards, one writer each).
+
+use std::sync::Arc;
+
+use tandem_failover::binding::{BindingReply, BindingUpdate};
+use tandem_wire::Xid;
+
+/// Control thread → worker.
+#[derive(Debug)]
+pub(crate) enum ToWorker {
+    /// A BNDUPD from the partner of relationship `rel`: decide it against the shard
+    /// (RFC 8156 §7.5), store what is accepted, and once that is durable answer with
+    /// [`ToControl::Applied`] (R31).
+    Apply {
+        rel: usize,
+        xid: Xid,
+        update: BindingUpdate,
+    },
+    /// The partner's BNDREPLY to one of our updates: record the acknowledged partner lifetimes
+    /// and free what the partner acknowledged as released or expired (RFC 8156 §7.7; R39).
+    Acked { rel: usize, reply: BindingReply },
+    /// Send [`ToControl::Update`] for every binding of the relationship's subnets whose
+    /// "partner must be told" flag is set (or all of them when `all`: UPDREQALL), then
+    /// [`ToControl::Collected`] with the same epoch (R28, R52).
+    Collect { rel: usize, all: bool, epoch: u64 },
+    /// The relationships' states changed: what the engine may answer and grant (R47, R29).
+    View(Arc<super::view::View>),
+}
+
+/// Worker → control thread.
+#[derive(Debug)]
+pub(crate) enum ToControl {
+    /// A client's bindings changed and are durable here: tell the partner lazily (R27).
+    Update { rel: usize, update: BindingUpdate },
+    /// The answer to [`ToWorker::Apply`], durable: send it as BNDREPLY with `xid`.
+    Applied {
+        rel: usize,
+        xid: Xid,
+        reply: BindingReply,
+    },
+    /// The worker finished [`ToWorker::Collect`] `epoch`.
+    Collected { rel: usize, epoch: u64 },
+    /// The worker could not queue some updates (queue full): collect the flagged ones again.
+    Resync { rel: usize },
+}
