@@ -43,22 +43,40 @@ enum Command {
 fn main() -> ExitCode {
     let cli = Cli::parse();
     match cli.command {
-        Command::CheckConfig { file } => match tandem_config::load(&file) {
-            Ok(_) => {
-                println!("{}: ok", file.display());
-                ExitCode::SUCCESS
-            }
-            Err(e) => {
-                eprintln!("{e}");
-                ExitCode::FAILURE
-            }
-        },
+        Command::CheckConfig { file } => check_config(&file),
         Command::DumpLeases { config } => report(run::dump_leases(&config)),
         Command::Run { config } => {
             init_tracing();
             report(run::serve(&config))
         }
     }
+}
+
+/// Validates the file, then what it points at: the TLS files of every failover relationship
+/// must be readable and hold a certificate chain, a key that matches it, and a CA.
+fn check_config(file: &std::path::Path) -> ExitCode {
+    let config = match tandem_config::load(file) {
+        Ok(c) => c,
+        Err(e) => {
+            eprintln!("{e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let unreadable = config.check_files();
+    for u in &unreadable {
+        eprintln!("{}: {u}", file.display());
+    }
+    if !unreadable.is_empty() {
+        return ExitCode::FAILURE;
+    }
+    if let Some(fo) = &config.failover {
+        if let Err(e) = partner::setup::relationships(fo) {
+            eprintln!("{}: {e:#}", file.display());
+            return ExitCode::FAILURE;
+        }
+    }
+    println!("{}: ok", file.display());
+    ExitCode::SUCCESS
 }
 
 fn report(result: anyhow::Result<()>) -> ExitCode {
