@@ -64,11 +64,14 @@ pub enum Pushed {
 
 /// What a BNDREPLY settled (RFC 8156 §7.7).
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Settled<K> {
+pub struct Settled<K, U> {
     /// The key of the update it answered.
     pub key: K,
     /// True if any part was rejected (the update is parked for the next pass, or given up).
     pub rejected: bool,
+    /// The update as it was sent, when nothing was rejected: what the acknowledgement covers
+    /// (its binding states and times identify the data the partner now holds).
+    pub update: Option<U>,
 }
 
 /// Counters for status and metrics.
@@ -206,7 +209,7 @@ impl<U: LazyUpdate> UpdateQueue<U> {
 
     /// A BNDREPLY with `xid` arrived (RFC 8156 §7.7). `None` when no BNDUPD with that xid is
     /// outstanding (the partner's fault; the caller counts it).
-    pub fn settle(&mut self, xid: Xid, rejected: bool) -> Option<Settled<U::Key>> {
+    pub fn settle(&mut self, xid: Xid, rejected: bool) -> Option<Settled<U::Key, U>> {
         let InFlight {
             key,
             attempts,
@@ -216,7 +219,11 @@ impl<U: LazyUpdate> UpdateQueue<U> {
         self.flying.remove(&key);
         if !rejected {
             self.stats.acked += 1;
-            return Some(Settled { key, rejected });
+            return Some(Settled {
+                key,
+                rejected,
+                update: Some(update),
+            });
         }
         self.stats.rejected += 1;
         // A newer waiting update supersedes the rejected one.
@@ -227,7 +234,11 @@ impl<U: LazyUpdate> UpdateQueue<U> {
                 self.parked.insert(key.clone(), Parked { update, attempts });
             }
         }
-        Some(Settled { key, rejected })
+        Some(Settled {
+            key,
+            rejected,
+            update: None,
+        })
     }
 
     /// The lazy pass (R37): every parked update is queued once more, behind the waiting ones.

@@ -97,7 +97,7 @@ pub enum Alarm {
 /// What the shell must do or learn.
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
-pub enum Event<K> {
+pub enum Event<K, U> {
     /// Primary: dial the partner, then `handle_connected` / `handle_connect_failed`.
     Connect,
     /// Secondary: prompt the primary with an empty connection (R13).
@@ -125,8 +125,8 @@ pub enum Event<K> {
     },
     /// A BNDREPLY settled one of our updates: record the acks it carries (RFC 8156 §7.7).
     BindingReply {
-        /// Which update, and whether any part was rejected.
-        settled: Settled<K>,
+        /// Which update, whether any part was rejected, and the update when accepted.
+        settled: Settled<K, U>,
         /// The message without its length prefix.
         frame: Box<[u8]>,
     },
@@ -218,7 +218,7 @@ pub struct Relationship<U: LazyUpdate> {
     unannounced: bool,
     shutting_down: bool,
     timers: [Option<Millis>; 7],
-    events: VecDeque<Event<U::Key>>,
+    events: VecDeque<Event<U::Key, U>>,
     stats: RelationshipStats,
     /// `given_up` count already alarmed.
     alarmed_given_up: u64,
@@ -480,7 +480,7 @@ impl<U: LazyUpdate> Relationship<U> {
     }
 
     /// The next event for the shell.
-    pub fn poll_event(&mut self) -> Option<Event<U::Key>> {
+    pub fn poll_event(&mut self) -> Option<Event<U::Key, U>> {
         self.events.pop_front()
     }
 

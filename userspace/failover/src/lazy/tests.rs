@@ -68,7 +68,8 @@ fn window_limits_outstanding_updates() {
         q.settle(Xid::from_u32(1), false),
         Some(Settled {
             key: 0,
-            rejected: false
+            rejected: false,
+            update: Some(up(0, 0))
         })
     );
     let next = send_all(&mut q, 2, 3);

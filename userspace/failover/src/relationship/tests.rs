@@ -71,7 +71,7 @@ struct Side {
     rel: Relationship<Toy>,
     store: BTreeMap<u32, (u32, bool)>,
     persisted: Option<PersistedState>,
-    events: Vec<Event<u32>>,
+    events: Vec<Event<u32, Toy>>,
     states: Vec<ServerState>,
     /// Hold `handle_persisted` (to test R20); held records go to `held`.
     hold_persist: bool,
@@ -204,7 +204,7 @@ impl Pair {
         moved
     }
 
-    fn on_event(&mut self, i: usize, now: Now, e: Event<u32>) {
+    fn on_event(&mut self, i: usize, now: Now, e: Event<u32, Toy>) {
         match e {
             Event::Connect => {
                 if self.cut || self.sides[1 - i].rel.handle_accepted(now).is_err() {

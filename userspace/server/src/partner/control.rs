@@ -268,7 +268,7 @@ impl Control {
         }
     }
 
-    fn on_rel_event(&mut self, now: Now, i: usize, ev: Event<UpdateKey>) {
+    fn on_rel_event(&mut self, now: Now, i: usize, ev: Event<UpdateKey, BindingUpdate>) {
         let name = self.rels[i].setup.name.clone();
         match ev {
             Event::Connect => self.dial(now, i, false),
@@ -297,8 +297,19 @@ impl Control {
                 };
                 match decode_bndreply(&msg) {
                     Ok(reply) => {
+                        let Some(sent) = settled.update else {
+                            debug!(relationship = %name, "partner rejected an update");
+                            return;
+                        };
                         let worker = self.worker_of_key(&settled.key);
-                        self.to_worker(worker, ToWorker::Acked { rel: i, reply });
+                        self.to_worker(
+                            worker,
+                            ToWorker::Acked {
+                                rel: i,
+                                reply,
+                                sent,
+                            },
+                        );
                     }
                     Err(e) => {
                         warn!(relationship = %name, error = %e, "undecodable BNDREPLY");

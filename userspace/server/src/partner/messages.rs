@@ -18,9 +18,14 @@ pub(crate) enum ToWorker {
         xid: Xid,
         update: BindingUpdate,
     },
-    /// The partner's BNDREPLY to one of our updates: record the acknowledged partner lifetimes
-    /// and free what the partner acknowledged as released or expired (RFC 8156 §7.7; R39).
-    Acked { rel: usize, reply: BindingReply },
+    /// The partner accepted all of `sent`: record the acknowledged partner lifetimes and free
+    /// what it acknowledged as released or expired (RFC 8156 §7.7; R39). (A reply rejecting
+    /// any part is not passed on: the leases keep their flags and go again with the next pass.)
+    Acked {
+        rel: usize,
+        reply: BindingReply,
+        sent: BindingUpdate,
+    },
     /// Send [`ToControl::Update`] for every binding of the relationship's subnets whose
     /// "partner must be told" flag is set (or all of them when `all`: UPDREQALL), then
     /// [`ToControl::Collected`] with the same epoch (R28, R52).
