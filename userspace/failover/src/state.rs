@@ -8,9 +8,12 @@
 //! transitions; an orderly stop is a DISCONNECT with ServerShuttingDown), so there is no
 //! `Shutdown` variant and value 7 is never decoded as SHUTDOWN.
 //!
-//! **OPEN-2 decision:** in PARTNER-DOWN the partner's half of the *addresses* is never used
-//! (§4.2.1 MUST NOT wins over §8.4.1 SHOULD NOT); the partner's delegable *prefixes* may be
-//! used after MCLT since entering PARTNER-DOWN once the own pool is exhausted (§4.2.2).
+//! **OPEN-2 decision:** in PARTNER-DOWN, once this server's own half is exhausted and the MCLT
+//! has passed since entering PARTNER-DOWN, the partner's free addresses (§8.4.1: "SHOULD NOT",
+//! and only after MCLT) and delegable prefixes (§4.2.2) may be used. §4.2.1's "MUST NOT" is read
+//! as the rule for every other state: after entry + MCLT every lease the partner could have
+//! granted without our knowledge has run out (its lifetimes were capped at MCLT past what we
+//! acked), so the whole pool is safe, and a surviving server can serve new clients from it.
 //!
 //! **OPEN-5 decision:** a lease bound when PARTNER-DOWN began may go to another client MCLT
 //! after the latest of its expiry and the partner lifetimes exchanged, and never before entry +
@@ -194,8 +197,8 @@ impl ServerState {
 
     /// May a new lease come from the *partner's* pool (RFC 8156 §4.2.1, §4.2.2, §8.4.1)?
     ///
-    /// Only in PARTNER-DOWN, only prefixes (OPEN-2: never the partner's address half), only
-    /// once `own_pool_exhausted` and at least `mclt_s` after `entered_partner_down`.
+    /// Only in PARTNER-DOWN, only once `own_pool_exhausted` and at least `mclt_s` after
+    /// `entered_partner_down` (OPEN-2: addresses and prefixes alike, see the module doc).
     pub const fn may_use_partner_pool(
         self,
         resource: Resource,
@@ -204,8 +207,9 @@ impl ServerState {
         mclt_s: u32,
         now: FoTime,
     ) -> bool {
-        match (self, resource) {
-            (Self::PartnerDown, Resource::Prefix) => {
+        let _ = resource;
+        match self {
+            Self::PartnerDown => {
                 own_pool_exhausted && now.since(entered_partner_down.add_s(mclt_s)) >= 0
             }
             _ => false,
@@ -298,7 +302,7 @@ mod tests {
     }
 
     #[test]
-    fn partner_pool_only_prefixes_in_partner_down_after_mclt() {
+    fn partner_pool_only_in_partner_down_after_mclt() {
         let entered = FoTime(u32::MAX - 10); // MCLT runs across the wrap
         let mclt = 3600;
         let due = entered.add_s(mclt);
@@ -306,7 +310,8 @@ mod tests {
         assert!(pd.may_use_partner_pool(Resource::Prefix, true, entered, mclt, due));
         assert!(!pd.may_use_partner_pool(Resource::Prefix, true, entered, mclt, FoTime(due.0 - 1)));
         assert!(!pd.may_use_partner_pool(Resource::Prefix, false, entered, mclt, due));
-        assert!(!pd.may_use_partner_pool(Resource::Address, true, entered, mclt, due));
+        assert!(pd.may_use_partner_pool(Resource::Address, true, entered, mclt, due));
+        assert!(!pd.may_use_partner_pool(Resource::Address, true, entered, mclt, FoTime(due.0 - 1)));
         for s in ServerState::ALL.into_iter().filter(|s| *s != pd) {
             assert!(
                 !s.may_use_partner_pool(Resource::Prefix, true, entered, mclt, due),

@@ -16,7 +16,13 @@ use crate::netns::{output_timeout, wait_for, Netns};
 use crate::process::Process;
 use crate::subject::LeaseKind;
 
-/// A running `tshark -i IFACE -w FILE -f "udp port 546 or udp port 547"` in a namespace.
+pub use crate::capture_failover::{
+    failover_malformed, failover_verdict, stream_pcap, FailoverVerdict, MALFORMED_FILTER, OUR_SHIM,
+    PARTNER_CAPTURE_FILTER,
+};
+
+/// A running `tshark -i IFACE -w FILE -f FILTER` in a namespace; DHCPv6 (`udp port 546 or udp
+/// port 547`) unless started with another filter.
 #[derive(Debug)]
 pub struct Capture {
     process: Option<Process>,
@@ -27,20 +33,22 @@ impl Capture {
     /// Starts capturing DHCPv6 on `iface` in `ns` into `dir/<name>.pcapng` and waits until
     /// tshark reports that it is capturing.
     pub fn start(ns: &Netns, iface: &str, dir: &Path, name: &str) -> Result<Self> {
+        Self::start_filtered(ns, iface, dir, name, "udp port 546 or udp port 547")
+    }
+
+    /// Like [`Capture::start`] with another capture filter (BPF syntax, `-f`), such as
+    /// [`crate::capture_failover::PARTNER_CAPTURE_FILTER`].
+    pub fn start_filtered(
+        ns: &Netns,
+        iface: &str,
+        dir: &Path,
+        name: &str,
+        filter: &str,
+    ) -> Result<Self> {
         let path = dir.join(format!("{name}.pcapng"));
         let mut cmd = ns.command("tshark");
-        cmd.args([
-            "-q",
-            "-n",
-            "-B",
-            "64",
-            "-i",
-            iface,
-            "-f",
-            "udp port 546 or udp port 547",
-            "-w",
-        ])
-        .arg(&path);
+        cmd.args(["-q", "-n", "-B", "64", "-i", iface, "-f", filter, "-w"])
+            .arg(&path);
         let mut p = Process::spawn(cmd, dir, &format!("tshark-{name}"))?;
         let ok = wait_for(
             &format!("tshark capturing on {iface}"),

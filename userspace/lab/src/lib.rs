@@ -9,35 +9,53 @@
 //!   that only records its environment;
 //! - every wait is bounded by a timeout;
 //! - the server under test is Kea or tandemd ([`SubjectKind::from_env`]), configured from one
-//!   [`ServerParams`].
+//!   [`ServerParams`];
+//! - failover pairs [RFC 8156]: [`topology::Pair`] / [`topology::RelayedPair`] give clients a
+//!   path to both servers and the servers a separate partner link; [`Partition`] cuts that
+//!   link with nftables inside one namespace; [`certs`] writes the partners' TLS files;
+//!   [`render::tandem_failover_toml`] renders each server's config; and
+//!   [`capture::failover_verdict`] has tshark judge a partner-link capture.
 //!
 //! Needs root and the Debian packages named in `shared/docs/testing.md`.
 
 pub mod capture;
+pub mod capture_failover;
+pub mod certs;
 pub mod dhclient;
 pub mod dhclient_leases;
+pub mod fo_params;
 pub mod kea_csv;
 pub mod link;
 pub mod netns;
+pub mod pair;
 pub mod params;
+pub mod partition;
 pub mod perfdhcp;
 pub mod process;
 pub mod relay;
 pub mod render;
 pub mod subject;
+#[cfg(test)]
+mod test_support;
 pub mod topology;
 
-pub use capture::{Capture, Dhcp6Frame, IaLease};
+pub use capture::{Capture, Dhcp6Frame, FailoverVerdict, IaLease};
+pub use certs::{CertKey, Identity, PairCerts};
 pub use dhclient::{Dhclient, DhclientEvent, DhclientMode};
 pub use dhclient_leases::ClientLease;
+pub use fo_params::{FailoverParams, FailoverRole, LabTls};
 pub use link::{add_address, Link, LinkEnd};
 pub use netns::{wait_for, Netns};
 pub use params::{Lifetimes, ServerParams};
+pub use partition::{Direction, Dropped, Partition};
 pub use perfdhcp::{Exchange, Perfdhcp, PerfdhcpReport};
 pub use process::Process;
 pub use relay::Relay;
 pub use subject::{LeaseKind, StoredLease, Subject, SubjectKind};
-pub use topology::{Direct, Relayed, CLIENT_IF, RELAY_DOWN_IF, RELAY_UP_IF, SERVER_IF};
+pub use topology::{
+    Direct, Pair, Partners, Relayed, RelayedPair, CLIENT_IF, PARTNER_IF, RELAY_DOWN_IF,
+    RELAY_UP_IF, SERVER_IF,
+};
 
 /// Whether the lab can run here: root, and the tools on PATH.
 pub fn preflight() -> anyhow::Result<()> {
@@ -54,6 +72,7 @@ pub fn preflight() -> anyhow::Result<()> {
         "kea-dhcp6",
         "python3",
         "ss",
+        "nft",
     ] {
         let found = std::env::var_os("PATH")
             .is_some_and(|p| std::env::split_paths(&p).any(|d| d.join(tool).is_file()));

@@ -28,15 +28,28 @@ impl Relay {
         server_iface: &str,
         dir: &Path,
     ) -> Result<Self> {
+        Self::start_multi(ns, client_iface, &[(server_addr, server_iface)], dir)
+    }
+
+    /// Starts the relay forwarding every client message to each of `upstreams` (`-u
+    /// ADDR%IFACE` once per server, as for a failover pair, [`crate::topology::RelayedPair`])
+    /// and waits until it listens on UDP 547.
+    pub fn start_multi(
+        ns: &Netns,
+        client_iface: &str,
+        upstreams: &[(Ipv6Addr, &str)],
+        dir: &Path,
+    ) -> Result<Self> {
+        if upstreams.is_empty() {
+            bail!("dhcrelay needs at least one upstream server");
+        }
         let mut cmd = ns.command("dhcrelay");
         cmd.args(["-6", "-d", "-I", "-pf"])
             .arg(dir.join("dhcrelay.pid"))
-            .args([
-                "-l",
-                client_iface,
-                "-u",
-                &format!("{server_addr}%{server_iface}"),
-            ]);
+            .args(["-l", client_iface]);
+        for (addr, iface) in upstreams {
+            cmd.args(["-u", &format!("{addr}%{iface}")]);
+        }
         let mut process = Process::spawn(cmd, dir, "dhcrelay")?;
         let ok = wait_for("dhcrelay listening", Duration::from_secs(10), || {
             if !process.is_running() {

@@ -1,9 +1,11 @@
-//! Renders [`ServerParams`] as a Kea 2.2 `kea-dhcp6` JSON config or a tandemd TOML config.
+//! Renders [`ServerParams`] as a Kea 2.2 `kea-dhcp6` JSON config or a tandemd TOML config, the
+//! latter optionally with a `[failover]` section ([`FailoverParams`], RFC 8156).
 
 use std::path::Path;
 
 use serde_json::json;
 
+use crate::fo_params::{FailoverParams, LabTls};
 use crate::params::ServerParams;
 
 /// Kea `Dhcp6` config: memfile with persist into `lease_file`, no control socket, LFC off.
@@ -107,6 +109,49 @@ pub fn tandem_toml(p: &ServerParams, storage_dir: &Path) -> String {
     s
 }
 
+/// [`tandem_toml`] plus a `[failover]` section with one relationship [RFC 8156 §6]: the keys of
+/// `config/failover/primary.toml`, TLS file paths written as given (absolute in the lab).
+///
+/// tandemd refuses a failover config whose MCLT or any valid or preferred lifetime (address or
+/// prefix) is under 30 s [RFC 8156 §1]; see [`crate::Lifetimes::FAILOVER_SHORT`].
+pub fn tandem_failover_toml(p: &ServerParams, storage_dir: &Path, fo: &FailoverParams) -> String {
+    let mut s = tandem_toml(p, storage_dir);
+    s += "\n[failover]\n\n[[failover.relationship]]\n";
+    s += &format!("name = {}\n", quote(&fo.name));
+    s += &format!("role = \"{}\"\n", fo.role.as_str());
+    s += &format!("partner = {}\n", quote(&fo.partner.to_string()));
+    s += &format!("listen = {}\n", quote(&fo.listen.to_string()));
+    s += &format!("mclt = {}\n", fo.mclt_s);
+    s += &format!("keepalive = {}\n", fo.keepalive_s);
+    s += &format!("contact-interval = {}\n", fo.contact_interval_s);
+    s += &format!("max-unacked-bndupd = {}\n", fo.max_unacked);
+    s += &format!("startup-timer = {}\n", fo.startup_timer_s);
+    s += &format!("reconnect-initial = {}\n", fo.reconnect_initial_ms);
+    s += &format!("reconnect-cap = {}\n", fo.reconnect_cap_ms);
+    if let Some(after_s) = fo.auto_partner_down_s {
+        s += &format!("auto-partner-down = {after_s}\n");
+    }
+    s += "\n[failover.relationship.tls]\n";
+    match &fo.tls {
+        LabTls::Mutual {
+            cert,
+            key,
+            ca,
+            partner_name,
+        } => {
+            s += "mode = \"mutual\"\n";
+            s += &format!("cert = {}\n", quote(&cert.display().to_string()));
+            s += &format!("key = {}\n", quote(&key.display().to_string()));
+            s += &format!("ca = {}\n", quote(&ca.display().to_string()));
+            if let Some(name) = partner_name {
+                s += &format!("partner-name = {}\n", quote(name));
+            }
+        }
+        LabTls::None => s += "mode = \"none\"\n",
+    }
+    s
+}
+
 fn join(v: &[std::net::Ipv6Addr]) -> String {
     v.iter()
         .map(ToString::to_string)
@@ -159,3 +204,7 @@ mod tests {
         );
     }
 }
+
+#[cfg(test)]
+#[path = "render_failover_tests.rs"]
+mod failover_tests;

@@ -10,6 +10,7 @@ use std::time::Duration;
 use anyhow::{bail, Context, Result};
 use serde::Deserialize;
 
+use crate::fo_params::FailoverParams;
 use crate::netns::{output_timeout, wait_for, Netns};
 use crate::params::ServerParams;
 use crate::process::Process;
@@ -136,6 +137,33 @@ impl Subject {
             dir: dir.to_owned(),
             config,
             tandemd: tandemd.map(Path::to_path_buf),
+            process: None,
+            starts: 0,
+        };
+        s.launch(ns)?;
+        Ok(s)
+    }
+
+    /// One partner of a failover pair [RFC 8156]: writes the tandemd config for `params` with
+    /// the `[failover]` section of `fo` ([`render::tandem_failover_toml`]) into `dir` and
+    /// starts tandemd in `ns`. Returns once tandemd wrote `tandemd.ready`.
+    pub fn start_failover(
+        ns: &Netns,
+        params: &ServerParams,
+        fo: &FailoverParams,
+        dir: &Path,
+        tandemd: &Path,
+    ) -> Result<Self> {
+        let storage = dir.join("store");
+        fs::create_dir_all(&storage)?;
+        let config = dir.join("tandemd.toml");
+        fs::write(&config, render::tandem_failover_toml(params, &storage, fo))?;
+        let mut s = Self {
+            kind: SubjectKind::Tandem,
+            ns: ns.name().to_owned(),
+            dir: dir.to_owned(),
+            config,
+            tandemd: Some(tandemd.to_path_buf()),
             process: None,
             starts: 0,
         };
@@ -307,3 +335,7 @@ impl Drop for Subject {
         }
     }
 }
+
+#[cfg(test)]
+#[path = "subject_tests.rs"]
+mod tests;

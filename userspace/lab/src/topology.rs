@@ -1,4 +1,5 @@
-//! Ready-made labs: a server and a client namespace, directly joined or through a relay.
+//! Ready-made labs: a server and a client namespace, directly joined or through a relay; and
+//! the failover-pair labs of [`crate::pair`], re-exported here.
 
 use std::net::Ipv6Addr;
 
@@ -7,6 +8,11 @@ use anyhow::Result;
 use crate::link::{add_address, Link};
 use crate::netns::Netns;
 use crate::params::ServerParams;
+
+pub use crate::pair::{
+    Pair, Partners, RelayedPair, BRIDGE_IF, FAILOVER_PORT, PARTNER_IF, PRIMARY_FO_ADDR,
+    PRIMARY_NAME, RELAY_UP2_IF, SECONDARY_FO_ADDR, SECONDARY_NAME,
+};
 
 /// Server-side interface name (in the server namespace).
 pub const SERVER_IF: &str = "srv0";
