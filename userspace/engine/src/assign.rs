@@ -9,6 +9,10 @@
 //!    hint to [`Shard::allocate`] when it lies in a pool (an IAPREFIX `::/len` length hint
 //!    prefers pools delegating that length [RFC 8415 §18.2.1]).
 //!
+//! On a failover link (RFC 8156 §4.2.2.1) a Released or Expired lease of the same IA, which the
+//! shard keeps until the partner acks it, is given back to its client before anything new, and
+//! new resources are allocated only in states that may allocate (renew-responsive ones do not).
+//!
 //! An Advertise does not bind. Its Request normally names the advertised resource as a hint, and
 //! `allocate` takes a free hint, so the Request gets what was advertised. Two IAs of one
 //! Advertise could be offered the same free resource (nothing is bound in between); the offer
@@ -17,11 +21,13 @@
 
 use std::net::Ipv6Addr;
 
-use tandem_lease::{Lease, LeaseKind, LeaseState, PoolId, Resource, Shard};
+use tandem_lease::{FoData, Lease, LeaseKind, LeaseState, PoolId, Resource, Shard};
 
 use crate::compile::Link;
+use crate::failover::{partner_lifetime, FoLink};
 use crate::fixed::FixedVec;
-use crate::plan::LeaseOut;
+use crate::plan::{timers, LeaseOut};
+use crate::policy::Lifetimes;
 use crate::scan::{Hint, IaRequest, IaType, HINTS_PER_IA_MAX, IAS_MAX};
 
 /// How many following resources an Advertise tries when its first choice is already offered to
@@ -45,6 +51,24 @@ pub(crate) struct Ctx<'a> {
     pub(crate) link: &'a Link,
     pub(crate) duid: &'a [u8],
     pub(crate) now: u64,
+    /// The link's failover relationship, if any.
+    pub(crate) fo: Option<FoLink>,
+}
+
+impl Ctx<'_> {
+    /// May resources the client does not hold yet be handed out (always, without failover)?
+    pub(crate) fn may_allocate(&self) -> bool {
+        self.fo.is_none_or(|f| f.may_allocate())
+    }
+
+    /// The lifetimes a grant of `r` gets now: the link's, cut by failover (RFC 8156 §4.4).
+    pub(crate) fn lifetimes(&self, shard: &Shard, r: &Resource) -> Lifetimes {
+        let policy = self.link.lifetimes_for(r.kind);
+        match self.fo {
+            None => policy,
+            Some(fo) => fo.lifetimes(policy, shard.lease(r), self.now),
+        }
+    }
 }
 
 /// The lease kind of an IA type (IA_TA is never served, see the crate docs).
@@ -89,25 +113,39 @@ pub(crate) fn hint_resource(kind: LeaseKind, hint: &Hint) -> Resource {
     }
 }
 
-/// The IAADDR / IAPREFIX of a resource with this link's lifetimes, or zero lifetimes.
-pub(crate) fn lease_out(link: &Link, r: &Resource, zero: bool) -> LeaseOut {
-    let l = link.lifetimes_for(r.kind);
-    let (preferred_s, valid_s) = if zero {
-        (0, 0)
-    } else {
-        (l.preferred_s, l.valid_s)
-    };
+/// The IAADDR / IAPREFIX of a resource with the given lifetimes.
+pub(crate) fn lease_out(r: &Resource, l: &Lifetimes) -> LeaseOut {
     LeaseOut {
         addr: r.addr,
         prefix_len: r.prefix_len,
-        preferred_s,
-        valid_s,
+        preferred_s: l.preferred_s,
+        valid_s: l.valid_s,
     }
 }
 
-/// Records (or extends) the binding of `r` to this client's IA, from `now`.
-pub(crate) fn bind(ctx: &Ctx<'_>, shard: &mut Shard, iaid: u32, r: Resource) {
-    let l = ctx.link.lifetimes_for(r.kind);
+/// The IAADDR / IAPREFIX of a resource with lifetimes 0 (no longer the client's).
+pub(crate) fn lease_out_zero(r: &Resource) -> LeaseOut {
+    LeaseOut {
+        addr: r.addr,
+        prefix_len: r.prefix_len,
+        preferred_s: 0,
+        valid_s: 0,
+    }
+}
+
+/// Records (or extends) the binding of `r` to this client's IA, from `now`, with lifetimes `l`.
+/// On a failover link the lease also carries its T1/T2 and the partner-lifetime to propose
+/// (RFC 8156 §7.3; R30); the reply's final T1/T2 are set later when they differ
+/// (`Shard::set_grant_timers`).
+pub(crate) fn bind(ctx: &Ctx<'_>, shard: &mut Shard, iaid: u32, r: Resource, l: &Lifetimes) {
+    let mut fo = FoData::default();
+    if ctx.fo.is_some() {
+        let (t1_s, t2_s) = timers(l);
+        let desired_s = ctx.link.lifetimes_for(r.kind).valid_s;
+        fo.t1_s = t1_s;
+        fo.t2_s = t2_s;
+        fo.partner_lifetime = partner_lifetime(ctx.now, t1_s, desired_s);
+    }
     shard.bind(Lease {
         resource: r,
         duid: ctx.duid.into(),
@@ -118,6 +156,7 @@ pub(crate) fn bind(ctx: &Ctx<'_>, shard: &mut Shard, iaid: u32, r: Resource) {
         cltt: ctx.now,
         expires_at: ctx.now.saturating_add(u64::from(l.valid_s)),
         state: LeaseState::Bound,
+        fo,
     });
 }
 
@@ -145,6 +184,20 @@ pub(crate) fn choose(
         }
     }
     if !out.is_empty() {
+        return out;
+    }
+    if ctx.fo.is_some() {
+        // Released / Expired, kept until the partner acks: its client may have it back.
+        for l in shard.ia_leases(ctx.duid, kind, ia.iaid) {
+            let r = l.resource;
+            if l.state.is_pending_free() && appropriate(ctx.link, &r) && !contains(taken, &r) {
+                out.push(r);
+                taken.push(r);
+                return out;
+            }
+        }
+    }
+    if !ctx.may_allocate() {
         return out;
     }
     if let Some(r) = allocate(ctx, shard, ia, kind, taken) {

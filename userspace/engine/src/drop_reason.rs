@@ -63,6 +63,12 @@ pub enum DropReason {
     RebindUnknownBinding,
     /// The reply would not fit the output buffer.
     ReplyTooLarge,
+    /// The link is in a failover relationship whose state answers no client (STARTUP,
+    /// POTENTIAL-CONFLICT, RECOVER, RECOVER-WAIT) [RFC 8156 §8].
+    FailoverUnresponsive,
+    /// The link is in a failover relationship whose state answers only Renews addressed to
+    /// this server (the secondary in NORMAL, RECOVER-DONE) [RFC 8156 §8].
+    FailoverRenewOnly,
 }
 
 impl DropReason {
@@ -91,6 +97,8 @@ impl DropReason {
         Self::ConfirmWithoutAddresses,
         Self::RebindUnknownBinding,
         Self::ReplyTooLarge,
+        Self::FailoverUnresponsive,
+        Self::FailoverRenewOnly,
     ];
 
     /// A stable snake_case label for metrics and logs.
@@ -119,6 +127,8 @@ impl DropReason {
             Self::ConfirmWithoutAddresses => "confirm_without_addresses",
             Self::RebindUnknownBinding => "rebind_unknown_binding",
             Self::ReplyTooLarge => "reply_too_large",
+            Self::FailoverUnresponsive => "failover_unresponsive",
+            Self::FailoverRenewOnly => "failover_renew_only",
         }
     }
 }
@@ -150,7 +160,7 @@ mod tests {
     fn all_lists_every_variant() {
         // A new variant must be added to ALL: as_str is exhaustive, so count the labels that
         // appear in the match by round-tripping through ALL.
-        assert_eq!(DropReason::ALL.len(), 23);
+        assert_eq!(DropReason::ALL.len(), 25);
         let set: HashSet<_> = DropReason::ALL.iter().collect();
         assert_eq!(set.len(), DropReason::ALL.len());
     }

@@ -9,6 +9,7 @@ use crate::assign::Ctx;
 use crate::compile::{compile, Compiled, PolicyError};
 use crate::emit::{emit, len_bound, EmitInput};
 use crate::exchange::{self, Assign};
+use crate::failover::{FailoverView, FoLink};
 use crate::link::select_link;
 use crate::plan::{Plan, USE_MULTICAST};
 use crate::policy::Policy;
@@ -49,15 +50,70 @@ pub struct Engine {
     c: Compiled,
     /// (ifindex, link index) of interfaces named by subnets.
     interfaces: Vec<(u32, usize)>,
+    /// The failover view last set, and its facts per link (same index as `c.links`).
+    failover: Option<FailoverView>,
+    fo_links: Vec<Option<FoLink>>,
 }
 
 impl Engine {
     /// Validates the policy and pre-encodes every static option.
     pub fn new(policy: Policy) -> Result<Self, PolicyError> {
+        let c = compile(policy)?;
+        let fo_links = vec![None; c.links.len()];
         Ok(Self {
-            c: compile(policy)?,
+            c,
             interfaces: Vec::new(),
+            failover: None,
+            fo_links,
         })
+    }
+
+    /// Sets (or clears, with `None`) the failover state of the relationships serving this
+    /// server's subnets [RFC 8156 §8]; the server calls it whenever a relationship's state
+    /// changes. A subnet id the policy does not know is ignored. Afterwards call
+    /// [`Engine::configure_shard`] on every worker's shard (a packet also sets its own subnet's
+    /// mode on the shard, but only `configure_shard` takes subnets *out* of failover).
+    pub fn set_failover(&mut self, view: Option<FailoverView>) {
+        self.fo_links = self
+            .c
+            .links
+            .iter()
+            .map(|l| view.as_ref().and_then(|v| v.link(l.id)))
+            .collect();
+        self.failover = view;
+    }
+
+    /// The failover view last set.
+    pub fn failover(&self) -> Option<&FailoverView> {
+        self.failover.as_ref()
+    }
+
+    /// PARTNER-DOWN housekeeping for one shard (RFC 8156 §8.4.1; R56): in every relationship
+    /// that has been in PARTNER-DOWN for at least MCLT, frees the Released / Expired leases
+    /// whose state began MCLT or more ago (`Shard::free_unacked`). Returns how many; their
+    /// Removes are recorded in the shard. Call it periodically (e.g. with expiry).
+    pub fn free_unacked(&self, shard: &mut Shard, now: u64) -> usize {
+        let Some(view) = &self.failover else {
+            return 0;
+        };
+        let mut freed = 0;
+        for rel in &view.relationships {
+            if let Some(before) = rel.free_unacked_before(now) {
+                let ids: Vec<u32> = rel.subnets.iter().map(|s| s.0).collect();
+                freed += shard.free_unacked(&ids, before);
+            }
+        }
+        freed
+    }
+
+    /// Puts every subnet of `shard` in the failover mode the current view gives it (this
+    /// server's role, or standalone), see `Shard::set_subnet_failover`. Standalone subnets
+    /// lose their Released / Expired leases, which no partner will ack (recorded as Removes:
+    /// drain and persist them like any other change).
+    pub fn configure_shard(&self, shard: &mut Shard) {
+        for (link, fo) in self.c.links.iter().zip(&self.fo_links) {
+            shard.set_subnet_failover(link.id.0, fo.map(|f| f.shard_role()));
+        }
     }
 
     /// Pool definitions in a stable order (subnets in policy order; address ranges, then prefix
@@ -135,8 +191,12 @@ impl Engine {
             MessageType::Solicit if !scan.rapid_commit => MessageType::Advertise,
             _ => MessageType::Reply,
         });
-        let link = select_link(&self.c.links, &self.interfaces, &chain, rx.ifindex)
-            .and_then(|i| self.c.links.get(i));
+        let link_index = select_link(&self.c.links, &self.interfaces, &chain, rx.ifindex);
+        let link = link_index.and_then(|i| self.c.links.get(i));
+        let fo = link_index.and_then(|i| self.fo_links.get(i).copied().flatten());
+        if let Some(fo) = fo {
+            fo.admit(ty)?;
+        }
         let options = link.map_or(&self.c.global_options, |l| &l.options);
 
         if unicast {
@@ -162,9 +222,21 @@ impl Engine {
             let link = link.ok_or(DropReason::NoSubnet)?;
             // check_ids guaranteed a client id for every type that reaches here.
             let duid = scan.client_id.ok_or(DropReason::MissingClientId)?;
-            let ctx = Ctx { link, duid, now };
+            let ctx = Ctx {
+                link,
+                duid,
+                now,
+                fo,
+            };
             if ty != MessageType::Confirm && !shard.owns_client(duid) {
                 return Err(DropReason::WrongShard);
+            }
+            if let Some(fo) = fo {
+                // The shard allocates only from this server's half of the link's pools.
+                let role = Some(fo.shard_role());
+                if shard.subnet_failover(link.id.0) != role {
+                    shard.set_subnet_failover(link.id.0, role);
+                }
             }
             self.process(ty, &ctx, shard, &scan, &mut plan)?;
         }

@@ -6,15 +6,17 @@
 //! Rapid Commit Solicit the IA_TA is answered with NoAddrsAvail so the client stops asking;
 //! in every other message it is ignored (Confirm still checks its addresses for on-link-ness).
 
-use tandem_lease::{LeaseKind, Shard};
+use tandem_lease::{LeaseKind, Resource, Shard};
 
 use crate::assign::{
-    appropriate, bind, bound, can_create, choose, hint_resource, kind_of, lease_out, Ctx, Taken,
-    NO_RESOURCE,
+    appropriate, bind, bound, can_create, choose, hint_resource, kind_of, lease_out,
+    lease_out_zero, Ctx, Taken, NO_RESOURCE,
 };
+use crate::failover::partner_lifetime;
 use crate::fixed::FixedVec;
 use crate::plan::{
-    IaOut, Plan, ALL_ON_LINK, NOT_ON_LINK, NO_ADDRS_AVAIL, NO_BINDING, NO_PREFIX_AVAIL, SUCCESS,
+    timers, IaOut, Plan, ALL_ON_LINK, NOT_ON_LINK, NO_ADDRS_AVAIL, NO_BINDING, NO_PREFIX_AVAIL,
+    SUCCESS,
 };
 use crate::policy::Lifetimes;
 use crate::scan::{IaRequest, IaType, Scan};
@@ -29,36 +31,70 @@ pub(crate) enum Assign {
     Commit,
 }
 
-/// Lifetimes of the kinds of lease a reply grants, for T1/T2.
+/// Lifetimes of the kinds of lease a reply grants (the tightest per kind), for T1/T2, and the
+/// resources it binds.
 struct Granted {
-    na: bool,
-    pd: bool,
+    na: Option<Lifetimes>,
+    pd: Option<Lifetimes>,
+    bound: Taken,
 }
 
 impl Granted {
     fn none() -> Self {
         Self {
-            na: false,
-            pd: false,
+            na: None,
+            pd: None,
+            bound: FixedVec::new(NO_RESOURCE),
         }
     }
 
-    fn note(&mut self, kind: LeaseKind) {
-        match kind {
-            LeaseKind::Pd => self.pd = true,
-            _ => self.na = true,
-        }
+    /// A lease of `kind` is given with lifetimes `l`.
+    fn note(&mut self, kind: LeaseKind, l: &Lifetimes) {
+        let slot = match kind {
+            LeaseKind::Pd => &mut self.pd,
+            _ => &mut self.na,
+        };
+        *slot = Some(match *slot {
+            None => *l,
+            Some(prev) => tighter(&prev, l),
+        });
     }
 
-    fn apply(&self, ctx: &Ctx<'_>, plan: &mut Plan<'_>) {
+    /// `r` was bound in this exchange.
+    fn bind(&mut self, r: Resource) {
+        self.bound.push(r);
+    }
+
+    /// Sets the reply's T1/T2 [RFC 8415 §18.3.2]; on a failover link every lease bound here
+    /// then carries those T1/T2 and the partner-lifetime they imply (RFC 8156 §7.4; R30).
+    fn apply(&self, ctx: &Ctx<'_>, shard: &mut Shard, plan: &mut Plan<'_>) {
         let mut kinds: FixedVec<Lifetimes, 2> = FixedVec::new(ctx.link.lifetimes);
-        if self.na {
-            kinds.push(ctx.link.lifetimes);
-        }
-        if self.pd {
-            kinds.push(ctx.link.pd_lifetimes);
+        for l in [self.na, self.pd].into_iter().flatten() {
+            kinds.push(l);
         }
         plan.set_timers(kinds.as_slice());
+        if ctx.fo.is_none() {
+            return;
+        }
+        for r in self.bound.iter() {
+            let desired_s = ctx.link.lifetimes_for(r.kind).valid_s;
+            let proposed = partner_lifetime(ctx.now, plan.t1_s, desired_s);
+            shard.set_grant_timers(r, plan.t1_s, plan.t2_s, proposed);
+        }
+    }
+}
+
+/// Lifetimes whose timers are the smaller of both (equal inputs are returned unchanged).
+fn tighter(a: &Lifetimes, b: &Lifetimes) -> Lifetimes {
+    if a == b {
+        return *a;
+    }
+    let ((a1, a2), (b1, b2)) = (timers(a), timers(b));
+    Lifetimes {
+        preferred_s: a.preferred_s.min(b.preferred_s),
+        valid_s: a.valid_s.min(b.valid_s),
+        t1_s: Some(a1.min(b1)),
+        t2_s: Some(a2.min(b2)),
     }
 }
 
@@ -83,11 +119,13 @@ pub(crate) fn assign(
                 let chosen = choose(ctx, shard, ia, &mut taken);
                 let mut out = IaOut::new(ia.ty, ia.iaid);
                 for r in chosen.iter() {
+                    let l = ctx.lifetimes(shard, r);
                     if mode == Assign::Commit {
-                        bind(ctx, shard, ia.iaid, *r);
+                        bind(ctx, shard, ia.iaid, *r, &l);
+                        granted.bind(*r);
                     }
-                    out.leases.push(lease_out(ctx.link, r, false));
-                    granted.note(r.kind);
+                    out.leases.push(lease_out(r, &l));
+                    granted.note(r.kind, &l);
                 }
                 if chosen.is_empty() {
                     out.status = Some(unavailable(ia.ty));
@@ -97,7 +135,7 @@ pub(crate) fn assign(
         };
         plan.push_ia(out);
     }
-    granted.apply(ctx, plan);
+    granted.apply(ctx, shard, plan);
     let served = plan.ias.iter().any(|ia| ia.has_live_lease());
     if mode == Assign::Offer && !served {
         // Nothing to offer: a top-level NoAddrsAvail as well as the per-IA statuses, which
@@ -132,19 +170,22 @@ pub(crate) fn extend(
         let known = bound(shard, ctx.duid, kind, ia.iaid);
         let mut out = IaOut::new(ia.ty, ia.iaid);
         for r in known.iter() {
-            let ok = appropriate(ctx.link, r);
-            if ok {
-                bind(ctx, shard, ia.iaid, *r);
-                granted.note(kind);
-                taken.push(*r);
+            if !appropriate(ctx.link, r) {
+                out.leases.push(lease_out_zero(r));
+                continue;
             }
-            out.leases.push(lease_out(ctx.link, r, !ok));
+            let l = ctx.lifetimes(shard, r);
+            bind(ctx, shard, ia.iaid, *r, &l);
+            granted.note(kind, &l);
+            granted.bind(*r);
+            taken.push(*r);
+            out.leases.push(lease_out(r, &l));
         }
         for hint in ia.hints.iter().filter(|h| !h.is_unspecified()) {
             let r = hint_resource(kind, hint);
             let listed = known.iter().any(|k| k.addr == r.addr);
             if !listed && !appropriate(ctx.link, &r) && !out.leases.is_full() {
-                out.leases.push(lease_out(ctx.link, &r, true));
+                out.leases.push(lease_out_zero(&r));
             }
         }
         if known.is_empty() {
@@ -156,11 +197,13 @@ pub(crate) fn extend(
         }
         plan.push_ia(out);
     }
-    granted.apply(ctx, plan);
+    granted.apply(ctx, shard, plan);
     Ok(())
 }
 
-/// A binding for an IA the server does not know (Renew, or Rebind with Rapid Commit).
+/// A binding for an IA the server does not know (Renew, or Rebind with Rapid Commit). A
+/// failover state that may not allocate (renew-responsive) answers NoBinding, unless the IA's
+/// own Released / Expired lease is still kept for it.
 fn create(
     ctx: &Ctx<'_>,
     shard: &mut Shard,
@@ -175,13 +218,19 @@ fn create(
     }
     let chosen = choose(ctx, shard, ia, taken);
     if chosen.is_empty() {
-        out.status = Some(unavailable(ia.ty));
+        out.status = Some(if ctx.may_allocate() {
+            unavailable(ia.ty)
+        } else {
+            NO_BINDING
+        });
     }
     for r in chosen.iter() {
-        bind(ctx, shard, ia.iaid, *r);
-        granted.note(r.kind);
+        let l = ctx.lifetimes(shard, r);
+        bind(ctx, shard, ia.iaid, *r, &l);
+        granted.note(r.kind, &l);
+        granted.bind(*r);
         if !out.leases.is_full() {
-            out.leases.push(lease_out(ctx.link, r, false));
+            out.leases.push(lease_out(r, &l));
         }
     }
 }
@@ -234,7 +283,7 @@ pub(crate) fn release(
             };
             match decline_hold_s {
                 Some(hold_s) => shard.decline(r, ctx.now, hold_s),
-                None => shard.release(r),
+                None => shard.release(r, ctx.now),
             }
         }
     }

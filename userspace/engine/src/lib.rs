@@ -10,7 +10,9 @@
 //!   Reply or Relay-reply into the caller's buffer and returns where it goes ([`Reply`]), or
 //!   returns the [`DropReason`] the server counts. Lease changes go into the worker's
 //!   [`tandem_lease::Shard`], from which the server drains and persists them before sending.
-//!   **A dropped packet never changes the shard**, and no input panics.
+//!   **A dropped packet never changes the shard's leases**, and no input panics. (A packet on a
+//!   failover subnet may first put the shard in that subnet's failover mode, which re-slices
+//!   allocation but records no change.)
 //! * Stateful messages (all but Information-request and Confirm) for a client whose DUID the
 //!   given shard does not own (`Shard::owns_client`) are dropped as `wrong_shard`: route each
 //!   packet to the worker of `tandem_ebpf_common::shard_of(client_duid(packet), workers)`.
@@ -52,6 +54,25 @@
 //!   shards never hand them out dynamically.
 //! * **T1/T2** are the same across all IAs of a reply: the smallest configured (or 0.5 / 0.8 ×
 //!   preferred) value over the kinds of lease granted [RFC 8415 §18.3.2, §21.4].
+//!
+//! # Failover [RFC 8156]
+//!
+//! [`Engine::set_failover`] gives the engine a [`FailoverView`]: per relationship this server's
+//! role, state, MCLT and subnets. On a subnet in a relationship:
+//! * the state decides who is answered (§8, R47): nothing in STARTUP, POTENTIAL-CONFLICT,
+//!   RECOVER, RECOVER-WAIT (`failover_unresponsive`); only Renew when renew-responsive
+//!   (`failover_renew_only`);
+//! * new resources come only from this server's half (primary odd addresses and every prefix,
+//!   secondary even addresses; §4.2.1, R41) through the shard's failover mode, which the engine
+//!   sets on the shard when a packet for the subnet arrives ([`Engine::configure_shard`] sets it
+//!   for every subnet at once); renew-responsive states allocate nothing;
+//! * every valid lifetime is at most the MCLT bound of the state (§4.4, R29), preferred at most
+//!   valid, T1/T2 recomputed from the cut lifetimes; each grant stores the partner-lifetime to
+//!   propose, `now + T1 + desired` (R30), and the T1/T2 sent, and is flagged for the partner;
+//! * Release and expiry keep the lease until the partner acks (R46); the client that released
+//!   it may have it back.
+//!
+//! Subnets outside every relationship behave exactly as without failover.
 
 #![forbid(unsafe_code)]
 
@@ -61,6 +82,7 @@ mod drop_reason;
 mod emit;
 mod engine;
 mod exchange;
+mod failover;
 mod fixed;
 mod link;
 mod plan;
@@ -71,6 +93,8 @@ mod validate;
 pub use compile::PolicyError;
 pub use drop_reason::DropReason;
 pub use engine::{client_duid, Engine, Reply, RxMeta, SERVER_PORT};
+pub use failover::{FailoverView, RelationshipView};
+pub mod partner;
 
 /// Largest reply the engine produces: the largest UDP payload over IPv6 without jumbograms
 /// (65535 − 8 octets of UDP header). Size `out` with it; a reply that would not fit the given

@@ -5,20 +5,27 @@
 //! | field   | size | meaning                                   |
 //! |---------|------|-------------------------------------------|
 //! | magic   | 4    | [`RECORD_MAGIC`] `"TLJR"`                   |
-//! | version | 1    | [`VERSION`]                               |
+//! | version | 1    | [`VERSION`] (2; version 1 is still read)    |
 //! | length  | 4    | body length, [`MIN_BODY`]..=[`MAX_BODY`]  |
 //! | crc     | 4    | CRC-32 (IEEE) of the body                 |
 //! | body    | len  | change kind, resource, lease fields       |
 //!
 //! Body: change kind u8 (1 Upsert, 2 Remove); resource kind u8 (1 Na, 2 Pd); address 16;
 //! prefix_len u8; then for Upsert: duid len u8 + duid, iaid u32, subnet_id u32, preferred u32,
-//! valid u32, cltt u64, expires_at u64, state u8 (1 Bound, 2 Declined, 3 Released, 4 Expired).
+//! valid u32, cltt u64, expires_at u64, state u8 (1 Bound, 2 Declined, 3 Released, 4 Expired);
+//! since version 2 followed by the failover data of RFC 8156 §7.3 ([`crate::FoData`]): flags u8
+//! (bit 0 tell-partner, other bits zero), start-time-of-state u64, partner-lifetime u64,
+//! acked-partner-lifetime u64, expiration-time u64, partner-raw-clt-time u32, T1 u32, T2 u32.
+//! A version 1 Upsert decodes with [`crate::FoData::default()`] (standalone); a Remove has the
+//! same body in both versions.
 //!
 //! Snapshot = header (magic `"TLSS"`, version u8, generation u64, CRC-32 of those 13 bytes)
-//! followed by one Upsert record per lease.
+//! followed by one Upsert record per lease. Headers of version 1 and 2 are both accepted; each
+//! record carries its own version.
 
 use std::net::Ipv6Addr;
 
+use crate::failover::FoData;
 use crate::lease::{Lease, LeaseChange, LeaseState};
 use crate::resource::{LeaseKind, Resource};
 
@@ -26,8 +33,10 @@ use crate::resource::{LeaseKind, Resource};
 pub const RECORD_MAGIC: [u8; 4] = *b"TLJR";
 /// Magic at the start of a snapshot.
 pub const SNAPSHOT_MAGIC: [u8; 4] = *b"TLSS";
-/// Format version of records and snapshot headers.
-pub const VERSION: u8 = 1;
+/// Format version of the records and snapshot headers this encoder writes.
+pub const VERSION: u8 = 2;
+/// The first format (no failover data), still read.
+pub const VERSION_1: u8 = 1;
 /// Record header length (magic, version, length, crc).
 pub const HEADER_LEN: usize = 13;
 /// Snapshot header length.
@@ -36,8 +45,10 @@ pub const SNAPSHOT_HEADER_LEN: usize = 17;
 pub const MAX_DUID_LEN: usize = 130;
 /// Smallest body (a Remove).
 pub const MIN_BODY: usize = 19;
-/// Largest body (an Upsert with a [`MAX_DUID_LEN`] DUID).
-pub const MAX_BODY: usize = MIN_BODY + 1 + MAX_DUID_LEN + 4 * 4 + 8 * 2 + 1;
+/// Failover data appended to a version 2 Upsert body.
+const FO_LEN: usize = 1 + 8 * 4 + 4 * 3;
+/// Largest body (a version 2 Upsert with a [`MAX_DUID_LEN`] DUID).
+pub const MAX_BODY: usize = MIN_BODY + 1 + MAX_DUID_LEN + 4 * 4 + 8 * 2 + 1 + FO_LEN;
 
 /// Why a stretch of bytes was skipped.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
@@ -114,6 +125,19 @@ pub fn encode(change: &LeaseChange, out: &mut Vec<u8>) {
             LeaseState::Released => 3,
             LeaseState::Expired => 4,
         });
+        let fo = &l.fo;
+        out.push(u8::from(fo.tell_partner));
+        for v in [
+            fo.start_time_of_state,
+            fo.partner_lifetime,
+            fo.acked_partner_lifetime,
+            fo.expiration_time,
+        ] {
+            out.extend_from_slice(&v.to_be_bytes());
+        }
+        for v in [fo.partner_raw_clt_time, fo.t1_s, fo.t2_s] {
+            out.extend_from_slice(&v.to_be_bytes());
+        }
     }
     let len = (out.len() - body) as u32;
     let crc = crc32fast::hash(&out[body..]);
@@ -191,7 +215,8 @@ fn check(b: &[u8]) -> Result<(LeaseChange, usize), SkipReason> {
     if b.len() < HEADER_LEN {
         return Err(SkipReason::Torn);
     }
-    if b[4] != VERSION {
+    let version = b[4];
+    if version != VERSION && version != VERSION_1 {
         return Err(SkipReason::BadVersion);
     }
     let len = u32::from_be_bytes([b[5], b[6], b[7], b[8]]);
@@ -208,7 +233,7 @@ fn check(b: &[u8]) -> Result<(LeaseChange, usize), SkipReason> {
     if crc32fast::hash(body) != crc {
         return Err(SkipReason::BadCrc);
     }
-    let change = decode_body(body).ok_or(SkipReason::BadBody)?;
+    let change = decode_body(body, version).ok_or(SkipReason::BadBody)?;
     Ok((change, HEADER_LEN + len))
 }
 
@@ -235,7 +260,7 @@ impl<'a> Cur<'a> {
     }
 }
 
-fn decode_body(body: &[u8]) -> Option<LeaseChange> {
+fn decode_body(body: &[u8], version: u8) -> Option<LeaseChange> {
     let mut c = Cur(body);
     let change = c.u8()?;
     let kind = match c.u8()? {
@@ -270,6 +295,11 @@ fn decode_body(body: &[u8]) -> Option<LeaseChange> {
                 4 => LeaseState::Expired,
                 _ => return None,
             };
+            let fo = if version == VERSION_1 {
+                FoData::default()
+            } else {
+                decode_fo(&mut c)?
+            };
             LeaseChange::Upsert(Lease {
                 resource,
                 duid,
@@ -280,11 +310,32 @@ fn decode_body(body: &[u8]) -> Option<LeaseChange> {
                 cltt,
                 expires_at,
                 state,
+                fo,
             })
         }
         _ => return None,
     };
     c.0.is_empty().then_some(out)
+}
+
+/// The version 2 failover fields of an Upsert; unknown flag bits make the body malformed.
+fn decode_fo(c: &mut Cur<'_>) -> Option<FoData> {
+    let flags = c.u8()?;
+    if flags & !1 != 0 {
+        return None;
+    }
+    let (start_time_of_state, partner_lifetime) = (c.u64()?, c.u64()?);
+    let (acked_partner_lifetime, expiration_time) = (c.u64()?, c.u64()?);
+    Some(FoData {
+        tell_partner: flags & 1 != 0,
+        start_time_of_state,
+        partner_lifetime,
+        acked_partner_lifetime,
+        expiration_time,
+        partner_raw_clt_time: c.u32()?,
+        t1_s: c.u32()?,
+        t2_s: c.u32()?,
+    })
 }
 
 /// Append a snapshot header: magic, version, generation, CRC-32 of the preceding 13 bytes.
@@ -314,7 +365,7 @@ pub fn decode_snapshot_header(buf: &[u8]) -> Result<(u64, usize), Skipped> {
     if h[..4] != SNAPSHOT_MAGIC {
         return Err(bad(SkipReason::BadMagic));
     }
-    if h[4] != VERSION {
+    if h[4] != VERSION && h[4] != VERSION_1 {
         return Err(bad(SkipReason::BadVersion));
     }
     let crc = u32::from_be_bytes([h[13], h[14], h[15], h[16]]);

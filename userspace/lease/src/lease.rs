@@ -1,10 +1,16 @@
 //! Leases and the changes to a shard's store that the journal records.
 //!
-//! RFC 8415 §6.2/§6.3 (IA_NA, IA_PD), §18.3.7 (Release), §18.3.8 (Decline).
+//! RFC 8415 §6.2/§6.3 (IA_NA, IA_PD), §18.3.7 (Release), §18.3.8 (Decline); RFC 8156 §7.3
+//! (the failover data each lease carries).
 
+use crate::failover::FoData;
 use crate::resource::Resource;
 
-/// The state of a lease in the table.
+/// The state of a lease in the table. RFC 8156 binding-status: Bound = ACTIVE, Declined =
+/// ABANDONED, Released = RELEASED, Expired = EXPIRED (see [`LeaseState::binding_status`]).
+///
+/// Released and Expired leases exist only on subnets in failover: they stay, unavailable to
+/// other clients, until the partner acks them (RFC 8156 §4.2.2.1; R46).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum LeaseState {
@@ -35,10 +41,12 @@ pub struct Lease {
     pub valid_s: u32,
     /// Client last transaction time (Unix s) = when this grant was made.
     pub cltt: u64,
-    /// `cltt + valid_s` (or hold end for Declined).
+    /// `cltt + valid_s` (or hold end for Declined; the release time for Released).
     pub expires_at: u64,
     /// Bound, Declined, ...
     pub state: LeaseState,
+    /// Failover bookkeeping (RFC 8156 §7.3); all zero for a standalone lease.
+    pub fo: FoData,
 }
 
 /// A change to a shard's store, in the order it happened: what the journal records.

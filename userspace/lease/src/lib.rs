@@ -2,25 +2,37 @@
 //! record format. No I/O, no clock: time is `now: u64` Unix seconds, passed in.
 //!
 //! - [`Shard`] holds the bindings of the clients whose DUID hashes to it
-//!   ([`tandem_ebpf_common::shard_of`]) and its slice of every pool: shard `s` of `n` allocates
-//!   only pool indexes `i` with `i % n == s`, so shards never hand out the same resource.
+//!   ([`tandem_ebpf_common::shard_of`]) and its slice of every pool: of the pool indexes this
+//!   server may allocate, shard `s` of `n` takes the `k`-th when `k % n == s`, so shards never
+//!   hand out the same resource and each keeps a fair share.
 //! - A pool is the index space `[0, size)`: index `i` is address `first + i`, or prefix
 //!   `base + (i << (128 - delegated_len))`. Pools are never materialised.
 //! - Every change is recorded as a [`LeaseChange`]; [`journal`] encodes and decodes them;
 //!   [`Shard::apply_replayed`] rebuilds a shard from a snapshot + journal.
 //!
-//! RFC 8415 §6.2, §6.3 (IA_NA, IA_PD), §18.3 (server behaviour).
+//! - Failover (RFC 8156): every [`Lease`] carries its [`FoData`] (§7.3; all zero standalone).
+//!   [`Shard::set_subnet_failover`] puts a subnet in failover with a [`FoRole`]: addresses are
+//!   then allocated only from this server's half (primary last bit 1, secondary 0; §4.2.1), the
+//!   primary owns every delegable prefix and the secondary none (proportional allocation is a
+//!   later increment), local changes set tell-partner, and Release and expiry keep the lease
+//!   (Released / Expired) until [`Shard::partner_acked`] or, in PARTNER-DOWN,
+//!   [`Shard::free_unacked`] frees it. [`Shard::apply_partner`] stores the partner's bindings;
+//!   [`Shard::tell_partner_leases`] and [`Shard::leases`] feed UPDREQ / UPDREQALL.
+//!
+//! RFC 8415 §6.2, §6.3 (IA_NA, IA_PD), §18.3 (server behaviour); RFC 8156 §4.2, §7.3.
 #![forbid(unsafe_code)]
 
 mod allocator;
 mod bitmap;
 mod expiry;
+mod failover;
 pub mod journal;
 mod lease;
 mod pool;
 mod resource;
 mod shard;
 
+pub use failover::{AckOutcome, FoData, FoRole, PartnerAck};
 pub use lease::{Lease, LeaseChange, LeaseState};
 pub use resource::{LeaseKind, PoolDef, PoolId, PoolRange, Resource};
 pub use shard::Shard;

@@ -73,6 +73,16 @@ impl PoolMap {
         self.size
     }
 
+    /// Addresses or prefixes.
+    pub(crate) fn kind(&self) -> LeaseKind {
+        self.kind
+    }
+
+    /// The first address (or prefix base) as a number.
+    pub(crate) fn base(&self) -> u128 {
+        self.base
+    }
+
     /// The resource at index `i` (`None` past the end).
     pub(crate) fn resource_at(&self, i: u128) -> Option<Resource> {
         if i >= self.size {

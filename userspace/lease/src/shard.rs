@@ -1,18 +1,22 @@
 //! One shard's lease table: bindings by client, leases by resource, slices of every pool,
-//! the expiry index and the change log the journal records.
+//! the expiry, pending-free and tell-partner indexes, and the change log the journal records.
 //!
-//! RFC 8415 §18.3 (server behaviour: grants, renewals, Release §18.3.7, Decline §18.3.8).
+//! RFC 8415 §18.3 (server behaviour: grants, renewals, Release §18.3.7, Decline §18.3.8);
+//! RFC 8156 §4.2.1, §4.2.2.1, §7.3 for subnets in failover (see [`Shard::set_subnet_failover`]).
 
-use std::collections::{BTreeMap, HashMap, HashSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 use std::net::Ipv6Addr;
 
 use tandem_ebpf_common::shard_of;
 
-use crate::allocator::Slice;
+use crate::allocator::{Slice, Subspace};
 use crate::expiry::Expiry;
+use crate::failover::FoRole;
 use crate::lease::{Lease, LeaseChange, LeaseState};
 use crate::pool::PoolMap;
 use crate::resource::{LeaseKind, PoolDef, PoolId, Resource};
+
+mod failover;
 
 struct Pool {
     def: PoolDef,
@@ -21,8 +25,14 @@ struct Pool {
 }
 
 /// The bindings of the clients whose DUID hashes to this shard, plus this shard's slice of every
-/// pool. Shard `s` of `n` allocates only pool indexes with `index % n == s`, so shards never hand
-/// out the same resource. Reserved resources (host reservations) are never handed out dynamically.
+/// pool. Shard `s` of `n` allocates only the `k`-th allocatable index of a pool with
+/// `k % n == s` (every index standalone; in failover only this server's half, see
+/// [`Shard::set_subnet_failover`]), so shards never hand out the same resource. Reserved
+/// resources (host reservations) are never handed out dynamically.
+///
+/// Released and Expired leases ("pending free") are kept only on failover subnets, outside
+/// the expiry index, until the partner acks them ([`Shard::partner_acked`]) or PARTNER-DOWN
+/// frees them ([`Shard::free_unacked`]).
 pub struct Shard {
     shard_id: u32,
     shard_count: u32,
@@ -35,6 +45,12 @@ pub struct Shard {
     reserved: HashSet<Resource>,
     foreign: HashSet<Resource>,
     changes: Vec<LeaseChange>,
+    /// Subnets in failover and this server's role there (a handful: a linear scan).
+    fo_subnets: Vec<(u32, FoRole)>,
+    /// Released / Expired leases by (start-time-of-state, resource).
+    pending: BTreeSet<(u64, Resource)>,
+    /// Leases whose tell-partner flag is set (R28), in resource order.
+    tell: BTreeSet<Resource>,
 }
 
 impl Shard {
@@ -45,7 +61,7 @@ impl Shard {
             .iter()
             .map(|def| {
                 let map = PoolMap::new(&def.range);
-                let slice = Slice::new(map.size(), shard_id, shard_count);
+                let slice = Slice::new(Subspace::all(map.size()), shard_id, shard_count);
                 Pool {
                     def: def.clone(),
                     map,
@@ -63,6 +79,9 @@ impl Shard {
             reserved: HashSet::new(),
             foreign: HashSet::new(),
             changes: Vec::new(),
+            fo_subnets: Vec::new(),
+            pending: BTreeSet::new(),
+            tell: BTreeSet::new(),
         };
         for r in reserved {
             s.reserved.insert(*r);
@@ -95,6 +114,17 @@ impl Shard {
             .iter()
             .filter_map(|r| self.table.get(r))
             .filter(move |l| l.resource.kind == kind && l.iaid == iaid)
+    }
+
+    /// Every lease of a client, any state, in the order they were bound: the bindings one
+    /// BNDUPD CLIENT_DATA carries (RFC 8156 §7.4).
+    pub fn client_leases<'s>(&'s self, duid: &[u8]) -> impl Iterator<Item = &'s Lease> + 's {
+        self.by_client
+            .get(duid)
+            .map(|v| v.as_slice())
+            .unwrap_or(&[])
+            .iter()
+            .filter_map(|r| self.table.get(r))
     }
 
     /// The lease of a resource, any state.
@@ -164,27 +194,57 @@ impl Shard {
 
     /// Is this resource free for this client (unbound, or bound to the same duid, or expired)?
     /// Host reservations are not checked here (the caller matches them); foreign ones are.
+    /// On a failover subnet, and for pending-free leases, a lease is never free for another
+    /// client, even past its expiry: only the partner's ack frees it (R46).
     pub fn is_available(&self, r: &Resource, duid: &[u8], now: u64) -> bool {
         if self.foreign.contains(r) {
             return false;
         }
         match self.table.get(r) {
             None => true,
-            Some(l) => l.expires_at <= now || (l.state != LeaseState::Declined && &*l.duid == duid),
+            Some(l) => {
+                let same_client = l.state != LeaseState::Declined && &*l.duid == duid;
+                let held = l.state.is_pending_free() || self.subnet_failover(l.subnet_id).is_some();
+                same_client || (!held && l.expires_at <= now)
+            }
         }
     }
 
     /// Insert or replace a lease (a grant or an extension). Records LeaseChange::Upsert.
-    pub fn bind(&mut self, lease: Lease) {
+    ///
+    /// On a failover subnet the failover data is completed (RFC 8156 §7.3): tell-partner is
+    /// set; acked-partner-lifetime and expiration-time are the larger of the replaced lease's
+    /// and the given ones, partner-raw-clt-time is kept unless a new one is given;
+    /// start-time-of-state is kept while the state and client stay the same, else it becomes
+    /// the lease's `cltt` (the time of this change).
+    /// partner-lifetime and T1/T2 are the caller's (see [`Shard::set_grant_timers`]).
+    pub fn bind(&mut self, mut lease: Lease) {
+        if self.subnet_failover(lease.subnet_id).is_some() {
+            self.complete_local_change(&mut lease);
+        }
         self.changes.push(LeaseChange::Upsert(lease.clone()));
         self.upsert(lease);
     }
 
-    /// Client released it: removed and freed (Records Remove).
-    pub fn release(&mut self, r: &Resource) {
-        if self.remove(r) {
+    /// Client released it (RFC 8415 §18.3.7). Standalone: removed and freed (records Remove).
+    /// On a failover subnet: kept as Released from `now`, tell-partner set, partner-lifetime
+    /// cleared (RELEASED has no timeout), until the partner acks (records Upsert; RFC 8156
+    /// §4.2.2.1, R46).
+    pub fn release(&mut self, r: &Resource, now: u64) {
+        let Some(l) = self.table.get(r) else {
+            return;
+        };
+        if self.subnet_failover(l.subnet_id).is_none() {
+            self.remove(r);
             self.changes.push(LeaseChange::Remove(*r));
+            return;
         }
+        let mut l = l.clone();
+        l.state = LeaseState::Released;
+        l.fo.partner_lifetime = 0;
+        l.expires_at = l.expires_at.min(now);
+        l.cltt = now;
+        self.bind(l);
     }
 
     /// Client declined it: held back as Declined until now + hold_s, then freed (Records Upsert).
@@ -204,20 +264,38 @@ impl Shard {
             cltt: now,
             expires_at: now.saturating_add(u64::from(hold_s)),
             state: LeaseState::Declined,
+            fo: crate::FoData::default(),
         };
         self.bind(hold);
     }
 
-    /// Reclaim everything whose expires_at <= now; returns how many. Records Remove for each.
+    /// Reclaim everything whose expires_at <= now; returns how many. Standalone: records
+    /// Remove for each. On a failover subnet a lease (or an ended Declined hold) becomes
+    /// Expired from `now` with tell-partner set (partner-lifetime cleared) and stays until the
+    /// partner acks (records Upsert; RFC 8156 §1.9 transition 8, R46).
     pub fn reclaim_expired(&mut self, now: u64) -> usize {
         let mut n = 0;
         while let Some(r) = self.expiry.pop_due(now) {
+            n += 1;
+            let Some(l) = self.table.get(&r) else {
+                self.changes.push(LeaseChange::Remove(r));
+                continue;
+            };
+            if self.subnet_failover(l.subnet_id).is_some() {
+                let mut l = l.clone();
+                l.state = LeaseState::Expired;
+                l.fo.tell_partner = true;
+                l.fo.partner_lifetime = 0;
+                l.fo.start_time_of_state = now;
+                self.changes.push(LeaseChange::Upsert(l.clone()));
+                self.upsert(l);
+                continue;
+            }
             if let Some(l) = self.table.remove(&r) {
                 self.unlink_client(&l);
                 self.mark(&r, false);
             }
             self.changes.push(LeaseChange::Remove(r));
-            n += 1;
         }
         if n > 0 {
             tracing::debug!(
@@ -284,10 +362,17 @@ impl Shard {
     fn upsert(&mut self, lease: Lease) {
         let r = lease.resource;
         if let Some(old) = self.table.remove(&r) {
-            self.expiry.remove(old.expires_at, r);
+            self.unindex(&old);
             self.unlink_client(&old);
         }
-        self.expiry.insert(lease.expires_at, r);
+        if lease.state.is_pending_free() {
+            self.pending.insert((lease.fo.start_time_of_state, r));
+        } else {
+            self.expiry.insert(lease.expires_at, r);
+        }
+        if lease.fo.tell_partner {
+            self.tell.insert(r);
+        }
         if !lease.duid.is_empty() {
             let list = self.by_client.entry(lease.duid.clone()).or_default();
             if !list.contains(&r) {
@@ -302,10 +387,20 @@ impl Shard {
         let Some(old) = self.table.remove(r) else {
             return false;
         };
-        self.expiry.remove(old.expires_at, *r);
+        self.unindex(&old);
         self.unlink_client(&old);
         self.mark(r, false);
         true
+    }
+
+    /// Drop a lease's entries in the expiry, pending-free and tell-partner indexes.
+    fn unindex(&mut self, l: &Lease) {
+        if l.state.is_pending_free() {
+            self.pending.remove(&(l.fo.start_time_of_state, l.resource));
+        } else {
+            self.expiry.remove(l.expires_at, l.resource);
+        }
+        self.tell.remove(&l.resource);
     }
 
     fn unlink_client(&mut self, l: &Lease) {
@@ -351,23 +446,41 @@ impl Shard {
             .collect()
     }
 
-    /// Debug consistency check: every lease has exactly one expiry entry and vice versa, client
-    /// links match the table, and each slice's used indexes are exactly the leases, reservations
-    /// and foreign exclusions that fall in it. Returns a description of the first violation.
+    /// Debug consistency check: every lease has exactly one expiry entry (pending-free leases:
+    /// one pending entry instead) and vice versa, the tell-partner index equals the flagged
+    /// leases, client links match the table, and each slice's used indexes are exactly the
+    /// leases, reservations and foreign exclusions that fall in it. Returns a description of
+    /// the first violation.
     pub fn check_invariants(&self) -> Result<(), String> {
-        if self.expiry.len() != self.table.len() {
+        if self.expiry.len() + self.pending.len() != self.table.len() {
             return Err(format!(
-                "expiry has {} entries, table {}",
+                "expiry has {} entries and pending {}, table {}",
                 self.expiry.len(),
+                self.pending.len(),
                 self.table.len()
+            ));
+        }
+        let flagged = self.table.values().filter(|l| l.fo.tell_partner).count();
+        if flagged != self.tell.len() {
+            return Err(format!(
+                "{flagged} flagged leases, tell index {}",
+                self.tell.len()
             ));
         }
         for (r, l) in &self.table {
             if l.resource != *r {
                 return Err(format!("lease keyed {r:?} holds {:?}", l.resource));
             }
-            if !self.expiry.contains(l.expires_at, r) {
-                return Err(format!("no expiry entry for {r:?}"));
+            let indexed = if l.state.is_pending_free() {
+                self.pending.contains(&(l.fo.start_time_of_state, *r))
+            } else {
+                self.expiry.contains(l.expires_at, r)
+            };
+            if !indexed {
+                return Err(format!("no expiry or pending entry for {r:?}"));
+            }
+            if l.fo.tell_partner != self.tell.contains(r) {
+                return Err(format!("tell index of {r:?} wrong"));
             }
             let linked = self.by_client.get(&l.duid).is_some_and(|v| v.contains(r));
             if linked == l.duid.is_empty() {

@@ -88,3 +88,32 @@ proptest! {
         check(&mut h, &pkt);
     }
 }
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 500, ..ProptestConfig::default() })]
+
+    /// The same properties with subnets 1 and 3 in a failover relationship, in any state.
+    #[test]
+    fn mutated_messages_in_any_failover_state_never_panic(
+        which in 0usize..64,
+        state in 0usize..10,
+        secondary in any::<bool>(),
+        edits in proptest::collection::vec((any::<u16>(), any::<u8>()), 0..4),
+    ) {
+        use tandem_failover::{Role, ServerState};
+        let corpus = corpus();
+        let mut pkt = corpus[which % corpus.len()].clone();
+        for (at, val) in edits {
+            let i = usize::from(at) % pkt.len();
+            pkt[i] = val;
+        }
+        let role = if secondary { Role::Secondary } else { Role::Primary };
+        let mut h = Harness::new();
+        h.direct(testdata::REQUEST).unwrap();
+        h.engine.set_failover(Some(crate::rfc8156::view(role, ServerState::ALL[state])));
+        h.engine.configure_shard(&mut h.shard);
+        h.changes();
+        check(&mut h, &pkt);
+        prop_assert!(h.shard.check_invariants().is_ok());
+    }
+}

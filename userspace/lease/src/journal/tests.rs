@@ -13,6 +13,16 @@ fn lease(i: u32, duid_len: usize) -> Lease {
         cltt: 1_700_000_000 + u64::from(i),
         expires_at: 1_700_000_600 + u64::from(i),
         state: LeaseState::Bound,
+        fo: FoData {
+            tell_partner: i & 1 == 0,
+            start_time_of_state: 1_700_000_000,
+            partner_lifetime: 1_700_090_000 + u64::from(i),
+            acked_partner_lifetime: u64::from(i),
+            expiration_time: 0,
+            partner_raw_clt_time: i,
+            t1_s: 150,
+            t2_s: 240,
+        },
     }
 }
 
@@ -45,6 +55,17 @@ fn arb_change() -> impl Strategy<Value = LeaseChange> {
         Just(LeaseState::Released),
         Just(LeaseState::Expired)
     ];
+    let fo =
+        (any::<bool>(), any::<[u64; 4]>(), any::<[u32; 3]>()).prop_map(|(tell, t, u)| FoData {
+            tell_partner: tell,
+            start_time_of_state: t[0],
+            partner_lifetime: t[1],
+            acked_partner_lifetime: t[2],
+            expiration_time: t[3],
+            partner_raw_clt_time: u[0],
+            t1_s: u[1],
+            t2_s: u[2],
+        });
     let l = (
         res.clone(),
         proptest::collection::vec(any::<u8>(), 0..=130),
@@ -52,8 +73,9 @@ fn arb_change() -> impl Strategy<Value = LeaseChange> {
         any::<u64>(),
         any::<u64>(),
         state,
+        fo,
     )
-        .prop_map(|(resource, duid, v, cltt, expires_at, state)| Lease {
+        .prop_map(|(resource, duid, v, cltt, expires_at, state, fo)| Lease {
             resource,
             duid: duid.into(),
             iaid: v[0],
@@ -63,6 +85,7 @@ fn arb_change() -> impl Strategy<Value = LeaseChange> {
             cltt,
             expires_at,
             state,
+            fo,
         });
     prop_oneof![
         l.prop_map(LeaseChange::Upsert),
@@ -206,7 +229,7 @@ fn snapshot_header_round_trip_and_rejects() {
         Err(SkipReason::BadCrc)
     );
     c = b.clone();
-    c[4] = 9;
+    c[4] = 3;
     assert_eq!(
         decode_snapshot_header(&c).map_err(|s| s.why),
         Err(SkipReason::BadVersion)
@@ -226,5 +249,88 @@ fn oversized_duid_is_cut_not_corrupted() {
     assert_eq!(
         read(&b).collect::<Vec<_>>(),
         vec![Ok(LeaseChange::Upsert(l))]
+    );
+}
+
+/// Bytes written by the version 1 encoder (before failover data existed): an Upsert of a
+/// Released lease with a 14-octet DUID-LLT, a Remove of a prefix, and a snapshot header.
+const GOLDEN_V1_RECORDS: &str = concat!(
+    "544c4a5201000000435b1f6ec4010120010db8000100000000000000000101800e000100012a3b4c5d00112233",
+    "4455010203040000000700000e1000001c20000000006b49d200000000006b49ee2003544c4a52010000001310",
+    "8ea9c5020220010db8ab000000000000000000000038",
+);
+const GOLDEN_V1_SNAPSHOT_HEADER: &str = "544c535301000000000000002a8c91baef";
+
+fn unhex(s: &str) -> Vec<u8> {
+    (0..s.len())
+        .step_by(2)
+        .map(|i| u8::from_str_radix(&s[i..i + 2], 16).unwrap())
+        .collect()
+}
+
+#[test]
+fn version_1_records_and_header_still_read_as_standalone_leases() {
+    let b = unhex(GOLDEN_V1_RECORDS);
+    let items: Vec<_> = read(&b).collect();
+    let want_lease = Lease {
+        resource: Resource::address("2001:db8:1::101".parse().unwrap()),
+        duid: vec![
+            0, 1, 0, 1, 0x2a, 0x3b, 0x4c, 0x5d, 0, 0x11, 0x22, 0x33, 0x44, 0x55,
+        ]
+        .into(),
+        iaid: 0x0102_0304,
+        subnet_id: 7,
+        preferred_s: 3600,
+        valid_s: 7200,
+        cltt: 1_800_000_000,
+        expires_at: 1_800_007_200,
+        state: LeaseState::Released,
+        fo: FoData::default(),
+    };
+    assert_eq!(
+        items,
+        vec![
+            Ok(LeaseChange::Upsert(want_lease.clone())),
+            Ok(LeaseChange::Remove(Resource::prefix(
+                "2001:db8:ab00::".parse().unwrap(),
+                56
+            )))
+        ]
+    );
+    let h = unhex(GOLDEN_V1_SNAPSHOT_HEADER);
+    assert_eq!(decode_snapshot_header(&h), Ok((42, SNAPSHOT_HEADER_LEN)));
+    // Re-encoding writes version 2 with the (zero) failover data, and reads back equal.
+    let mut again = Vec::new();
+    encode(&LeaseChange::Upsert(want_lease.clone()), &mut again);
+    assert_eq!(again[4], VERSION);
+    assert_eq!(
+        again.len(),
+        HEADER_LEN + 0x43 + 45,
+        "v2 adds 45 octets to the Upsert"
+    );
+    assert_eq!(
+        read(&again).collect::<Vec<_>>(),
+        vec![Ok(LeaseChange::Upsert(want_lease))]
+    );
+}
+
+#[test]
+fn version_2_failover_fields_round_trip_and_unknown_flags_are_malformed() {
+    let l = lease(4, 14);
+    let mut b = Vec::new();
+    encode(&LeaseChange::Upsert(l.clone()), &mut b);
+    assert_eq!(
+        read(&b).collect::<Vec<_>>(),
+        vec![Ok(LeaseChange::Upsert(l))]
+    );
+    // The flags octet follows the state octet; set an unknown bit and fix the CRC.
+    let flags_at = HEADER_LEN + 19 + 1 + 14 + 16 + 16 + 1;
+    assert_eq!(b[flags_at], 1, "lease 4 has tell-partner set");
+    b[flags_at] = 0x81;
+    let crc = crc32fast::hash(&b[HEADER_LEN..]);
+    b[9..13].copy_from_slice(&crc.to_be_bytes());
+    assert_eq!(
+        read(&b).map(|i| i.map_err(|s| s.why)).collect::<Vec<_>>(),
+        vec![Err(SkipReason::BadBody)]
     );
 }

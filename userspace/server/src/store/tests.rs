@@ -2,7 +2,9 @@
 
 use std::os::unix::fs::FileExt;
 
-use tandem_lease::{journal, Lease, LeaseState, PoolDef, PoolId, PoolRange, Resource, Shard};
+use tandem_lease::{
+    journal, FoData, Lease, LeaseState, PoolDef, PoolId, PoolRange, Resource, Shard,
+};
 
 use super::*;
 
@@ -59,6 +61,7 @@ fn bind_clients(
                 cltt: now,
                 expires_at: now + 4000,
                 state: LeaseState::Bound,
+                fo: FoData::default(),
             };
             shards[s].bind(lease.clone());
             granted.push(lease);
@@ -268,7 +271,7 @@ fn removals_in_the_journal_are_replayed() {
     let store = Store::open(dir.path(), true).unwrap();
     let (mut shards, mut journals, _) = store.load(1, &pools(), &[]).unwrap();
     let granted = bind_clients(&mut shards, &mut journals, 0..5, 1_000_000);
-    shards[0].release(&granted[0].resource);
+    shards[0].release(&granted[0].resource, 1_000_000);
     append(&mut shards[0], &mut journals[0]);
     drop((shards, journals));
     let (leases, _) = store.read_leases().unwrap();

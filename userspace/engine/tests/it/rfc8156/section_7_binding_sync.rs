@@ -1,0 +1,182 @@
+//! RFC 8156 §7: a binding granted by one server reaches the other through a real BNDUPD
+//! (encoded, decoded, decided, stored), the BNDREPLY clears the sender's flag and raises its
+//! acked-partner-lifetime (R39), a release is freed on both sides only after the ack (R46),
+//! and UPDREQ / UPDREQALL collect the right clients (R28, R52) — through `tandem_engine::partner`,
+//! the bridge tandemd's workers and the simulator use.
+
+use tandem_engine::partner::{self, apply_reply, apply_update, client_update, collect, fo_time};
+use tandem_failover::binding::{
+    decode_bndreply, decode_bndupd, encode_bndreply, encode_bndupd, encoded_len, reply_encoded_len,
+    BindingReply, BindingUpdate,
+};
+use tandem_failover::{Role, ServerState};
+use tandem_lease::LeaseState;
+use tandem_wire::failover::FailoverMessage;
+use tandem_wire::Xid;
+
+use super::*;
+
+/// An update through the wire: encode, then decode as the partner would.
+fn wire_update(u: &BindingUpdate) -> BindingUpdate {
+    let mut buf = vec![0u8; encoded_len(u)];
+    let n = encode_bndupd(u, Xid([0, 0, 1]), fo_time(NOW).unwrap(), &mut buf).unwrap();
+    decode_bndupd(&FailoverMessage::new_checked(&buf[2..n]).unwrap()).unwrap()
+}
+
+fn wire_reply(r: &BindingReply) -> BindingReply {
+    let mut buf = vec![0u8; reply_encoded_len(r)];
+    let n = encode_bndreply(r, Xid([0, 0, 1]), fo_time(NOW).unwrap(), &mut buf).unwrap();
+    decode_bndreply(&FailoverMessage::new_checked(&buf[2..n]).unwrap()).unwrap()
+}
+
+fn pair() -> (Harness, Harness) {
+    (
+        harness(Role::Primary, ServerState::Normal),
+        harness(Role::Secondary, ServerState::Normal),
+    )
+}
+
+/// Client `n` gets an address from `h`; returns it.
+fn grant(h: &mut Harness, n: u16) -> Ipv6Addr {
+    let p = h.direct(&request(n)).unwrap();
+    p.ias[0].leases[0].addr
+}
+
+/// Sends client `n`'s update from `a` to `b` and the reply back; returns `b`'s reply.
+fn sync(a: &mut Harness, b: &mut Harness, n: u16) -> BindingReply {
+    let sent = client_update(&a.shard, &client(n), a.now).expect("a flagged client");
+    let reply = wire_reply(&apply_update(
+        &mut b.shard,
+        Role::Secondary,
+        b.now,
+        &wire_update(&sent),
+    ));
+    apply_reply(&mut a.shard, &reply, &sent);
+    reply
+}
+
+#[test]
+fn a_grant_reaches_the_partner_and_the_ack_clears_the_flag() {
+    let (mut a, mut b) = pair();
+    let addr = grant(&mut a, 1);
+    let before = a.shard.lease(&na(addr)).unwrap().clone();
+    assert!(before.fo.tell_partner);
+    let proposed = before.fo.partner_lifetime;
+    assert!(
+        proposed > before.expires_at,
+        "the partner is told a time that leads the client"
+    );
+    let reply = sync(&mut a, &mut b, 1);
+    assert!(!reply.has_rejection());
+    let copy = b.shard.lease(&na(addr)).expect("stored at the partner");
+    assert_eq!(&*copy.duid, &client(1)[..]);
+    assert_eq!(copy.state, LeaseState::Bound);
+    assert_eq!(copy.expires_at, before.expires_at);
+    assert!(!copy.fo.tell_partner, "never echoed back");
+    assert_eq!(
+        copy.fo.expiration_time, proposed,
+        "what the partner now acks (§7.5.5)"
+    );
+    let after = a.shard.lease(&na(addr)).unwrap();
+    assert!(!after.fo.tell_partner);
+    assert_eq!(after.fo.acked_partner_lifetime, proposed);
+    assert_eq!(after.fo.partner_lifetime, 0);
+    assert!(
+        client_update(&a.shard, &client(1), a.now).is_none(),
+        "nothing left to tell"
+    );
+}
+
+#[test]
+fn a_release_is_freed_on_both_sides_only_after_the_ack() {
+    let (mut a, mut b) = pair();
+    let addr = grant(&mut a, 2);
+    sync(&mut a, &mut b, 2);
+    a.now += 10;
+    a.direct(&release(2, addr)).unwrap();
+    let held = a.shard.lease(&na(addr)).unwrap();
+    assert_eq!(
+        held.state,
+        LeaseState::Released,
+        "kept until the partner acks (R46)"
+    );
+    let reply = sync(&mut a, &mut b, 2);
+    assert!(!reply.has_rejection());
+    assert!(b.shard.lease(&na(addr)).is_none(), "the partner freed it");
+    assert!(
+        a.shard.lease(&na(addr)).is_none(),
+        "PENDING-FREE → FREE after the ack"
+    );
+}
+
+#[test]
+fn an_old_update_for_the_same_client_never_shortens_the_lease() {
+    let (mut a, mut b) = pair();
+    let addr = grant(&mut a, 3);
+    let old = client_update(&a.shard, &client(3), a.now).unwrap();
+    sync(&mut a, &mut b, 3);
+    // The client renews much later; the partner learns it.
+    a.now += 600;
+    a.direct(&renew(3, addr)).unwrap();
+    sync(&mut a, &mut b, 3);
+    let current = b.shard.lease(&na(addr)).unwrap().clone();
+    // The first update arrives again (a duplicate after a reconnect). ACTIVE over ACTIVE for
+    // the same client is accept(3) in the §7.5 table, but the stored expiry stays the later one.
+    let reply = apply_update(
+        &mut b.shard,
+        Role::Secondary,
+        b.now + 600,
+        &wire_update(&old),
+    );
+    assert!(!reply.has_rejection());
+    let after = b.shard.lease(&na(addr)).unwrap();
+    assert_eq!(after.expires_at, current.expires_at);
+    assert_eq!(after.cltt, current.cltt);
+    // Another client's older claim on the address is refused by the primary-wins rule.
+    let mut other = old.clone();
+    if let BindingUpdate::Client(c) = &mut other {
+        c.duid = client(99).into_boxed_slice();
+    }
+    let reply = apply_update(&mut a.shard, Role::Primary, a.now, &wire_update(&other));
+    assert!(reply.has_rejection(), "AddressInUse or outdated");
+    assert_eq!(&*a.shard.lease(&na(addr)).unwrap().duid, &client(3)[..]);
+}
+
+#[test]
+fn updreq_collects_flagged_clients_and_updreqall_every_client() {
+    let (mut a, mut b) = pair();
+    for n in 10..14 {
+        grant(&mut a, n);
+    }
+    sync(&mut a, &mut b, 10);
+    sync(&mut a, &mut b, 11);
+    let flagged = collect(&a.shard, None, false, a.now);
+    assert_eq!(flagged.len(), 2);
+    let all = collect(&a.shard, None, true, a.now);
+    assert_eq!(all.len(), 4);
+    // Another relationship's subnets only: nothing here.
+    assert!(collect(&a.shard, Some(&[2]), true, a.now).is_empty());
+    // UPDREQALL refills an empty partner.
+    let mut fresh = harness(Role::Secondary, ServerState::Normal);
+    for u in &all {
+        let r = apply_update(
+            &mut fresh.shard,
+            Role::Secondary,
+            fresh.now,
+            &wire_update(u),
+        );
+        assert!(!r.has_rejection());
+    }
+    assert_eq!(fresh.shard.len(), 4);
+}
+
+#[test]
+fn changes_name_the_clients_to_tell() {
+    let mut a = harness(Role::Primary, ServerState::Normal);
+    a.direct(&request(20)).unwrap();
+    let changes: Vec<_> = a.shard.drain_changes().collect();
+    assert_eq!(
+        partner::changed_clients(&changes),
+        vec![client(20).into_boxed_slice()]
+    );
+}
