@@ -229,6 +229,9 @@ pub struct Relationship<U: LazyUpdate> {
     /// The C flag of the partner's first STATE on this connection: false means we never
     /// ran failover with it (RECOVER-WAIT then ends at once, §8.6).
     partner_knew_us: bool,
+    /// RECOVER must ask with UPDREQALL: nothing was stored, a recovery was under way when we
+    /// stopped, or an UPDREQALL has not been answered with UPDDONE yet.
+    resync_all: bool,
 }
 
 impl<U: LazyUpdate> Relationship<U> {
@@ -277,6 +280,11 @@ impl<U: LazyUpdate> Relationship<U> {
             comms_ok_pending: false,
             record_at_connect: false,
             partner_knew_us: true,
+            resync_all: persisted.is_none_or(|p| {
+                p.current == ServerState::Recover
+                    || (p.current == ServerState::Startup
+                        && p.previous == Some(ServerState::Recover))
+            }),
             cfg,
         };
         r.set(Timer::Startup, now.mono.add_ms(r.cfg.startup_timer.0));

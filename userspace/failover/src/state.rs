@@ -311,7 +311,13 @@ mod tests {
         assert!(!pd.may_use_partner_pool(Resource::Prefix, true, entered, mclt, FoTime(due.0 - 1)));
         assert!(!pd.may_use_partner_pool(Resource::Prefix, false, entered, mclt, due));
         assert!(pd.may_use_partner_pool(Resource::Address, true, entered, mclt, due));
-        assert!(!pd.may_use_partner_pool(Resource::Address, true, entered, mclt, FoTime(due.0 - 1)));
+        assert!(!pd.may_use_partner_pool(
+            Resource::Address,
+            true,
+            entered,
+            mclt,
+            FoTime(due.0 - 1)
+        ));
         for s in ServerState::ALL.into_iter().filter(|s| *s != pd) {
             assert!(
                 !s.may_use_partner_pool(Resource::Prefix, true, entered, mclt, due),

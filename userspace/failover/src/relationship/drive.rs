@@ -196,6 +196,7 @@ impl<U: LazyUpdate> Relationship<U> {
             MessageType::UpdDone => match self.requested {
                 Some(r) if r.xid == xid => {
                     self.requested = None;
+                    self.resync_all = false;
                     self.stop(Timer::UpdateRequest);
                     self.fsm(now, FsmEvent::UpdDoneReceived);
                 }
@@ -290,6 +291,17 @@ impl<U: LazyUpdate> Relationship<U> {
     pub(super) fn request(&mut self, now: Now, kind: UpdateRequest) {
         if !self.endpoint.is_established() {
             return;
+        }
+        // An UPDREQALL answer that was cut short left us with part of the partner's data and a
+        // record of the partner: asking only for the unacknowledged rest would lose the
+        // remainder. Until an UPDDONE completes it, RECOVER keeps asking for everything.
+        let kind = if self.state == ServerState::Recover && self.resync_all {
+            UpdateRequest::UpdReqAll
+        } else {
+            kind
+        };
+        if self.state == ServerState::Recover && kind == UpdateRequest::UpdReqAll {
+            self.resync_all = true;
         }
         let queue = &self.queue;
         let xid = self.endpoint.alloc_xid(|x| queue.is_outstanding(x));

@@ -384,8 +384,9 @@ fn a_fresh_pair_recovers_then_reaches_normal() {
             ],
             "side {i}"
         );
+        // No storage: everything is asked for (R51).
         assert!(
-            p.sides[i].sent_types.contains(&MessageType::UpdReq),
+            p.sides[i].sent_types.contains(&MessageType::UpdReqAll),
             "side {i}: {:?}",
             p.sides[i].sent_types
         );
@@ -532,6 +533,39 @@ fn empty_store_restart_resyncs_everything_with_updreqall() {
     p.advance(15_000);
     assert_eq!(p.state(0), ServerState::Normal, "{:?}", p.sides[0].states);
     assert_eq!(p.state(1), ServerState::Normal);
+}
+
+#[test]
+fn an_interrupted_updreqall_is_asked_again_in_full() {
+    // The first answer is cut short; the recovering server now has a record of the partner,
+    // but asking only for the unacknowledged rest would lose the remainder.
+    let mut p = normal_pair();
+    let now = p.now();
+    for k in 0..10 {
+        p.sides[0].grant(now, k);
+    }
+    p.drive();
+    p.cut();
+    let now = p.now();
+    p.sides[1].rel.handle_partner_down(now);
+    p.drive();
+    p.advance(5_000);
+    p.sides[1].hold_collect = true;
+    p.restart(0, false);
+    p.advance(2_000);
+    assert_eq!(p.state(0), ServerState::Recover);
+    p.cut();
+    p.heal();
+    p.sides[1].hold_collect = false;
+    p.advance(3_000);
+    let asked = p.sides[0]
+        .sent_types
+        .iter()
+        .filter(|t| **t == MessageType::UpdReqAll)
+        .count();
+    assert_eq!(asked, 2, "{:?}", p.sides[0].sent_types);
+    assert!(!p.sides[0].sent_types.contains(&MessageType::UpdReq));
+    assert_eq!(p.sides[0].store.len(), 10);
 }
 
 #[test]
