@@ -18,9 +18,9 @@ use std::net::Ipv6Addr;
 
 use tandem_failover::binding::{
     receive_update, reply_to, timeout, BindingItem, BindingReply, BindingUpdate, ClientBinding,
-    IaBinding, IaKind, LocalLease, LocalTimes, ReplyContainer, Timeout,
+    IaBinding, IaKind, ItemOutcome, ItemReject, LocalLease, LocalTimes, ReplyContainer, Timeout,
 };
-use tandem_failover::conflict::{BindingStatus, ClientIdentity};
+use tandem_failover::conflict::{BindingStatus, ClientIdentity, RejectReason};
 use tandem_failover::state::Role;
 use tandem_failover::time::FoTime;
 use tandem_lease::{Lease, LeaseChange, LeaseKind, LeaseState, PartnerAck, Resource, Shard};
@@ -199,14 +199,21 @@ fn local_times(l: &Lease) -> LocalTimes {
 /// Decides a partner's BNDUPD against the shard (RFC 8156 §7.5; R35–R40), stores what is
 /// accepted (recorded as changes: persist them before sending the reply, R31) and returns the
 /// BNDREPLY. Resources outside this shard's pools are ConfigurationConflict.
+///
+/// `recovering_mclt`: we are in RECOVER (our storage was lost or is stale) with this MCLT. Then
+/// an ACTIVE binding is kept from reuse until the partner-lifetime the partner acknowledged to
+/// us (its F_EXPIRATION_TIME) plus the MCLT, if that is later than the client expiry the partner
+/// knows: before we lost our records we may have extended the client that far (RFC 8156 §4.4's
+/// bound), and the partner may not have heard of it.
 pub fn apply_update(
     shard: &mut Shard,
     role: Role,
     now: u64,
     update: &BindingUpdate,
+    recovering_mclt: Option<u32>,
 ) -> BindingReply {
     let now_fo = fo_time(now).unwrap_or(FoTime(0));
-    let outcomes = {
+    let mut outcomes = {
         let view: &Shard = shard;
         receive_update(
             role,
@@ -227,18 +234,58 @@ pub fn apply_update(
         )
     };
     if let BindingUpdate::Client(c) = update {
-        for ((ia, it), outcome) in update.items().zip(&outcomes.items) {
-            let tandem_failover::binding::ItemOutcome::Accept(times) = outcome else {
+        for ((ia, it), outcome) in update.items().zip(outcomes.items.iter_mut()) {
+            let ItemOutcome::Accept(times) = *outcome else {
                 continue;
             };
-            let (Some(ia), Some(state)) = (ia, state_of(it.status)) else {
+            let (Some(ia), Some(mut state)) = (ia, state_of(it.status)) else {
                 continue;
             };
+            // Recovering: a binding the partner holds as EXPIRED or RELEASED may be one we
+            // extended unseen before we lost our records, up to the partner-lifetime it acked
+            // us plus the MCLT. Keep it bound until then, and refuse the free so the partner
+            // keeps it too (it resends; our own EXPIRED follows when the hold ends).
+            let held_until = recovering_mclt
+                .zip(it.expiration_time)
+                .map(|(mclt, x)| unix_time(x) + u64::from(mclt))
+                .filter(|&until| until > now && state.is_pending_free());
+            if let Some(until) = held_until {
+                state = LeaseState::Bound;
+                *outcome = ItemOutcome::Reject(ItemReject::Conflict(
+                    RejectReason::OutdatedBindingInformation,
+                ));
+                let r = resource(it.addr, it.prefix_len);
+                shard.apply_partner(Lease {
+                    resource: r,
+                    duid: c.duid.clone(),
+                    iaid: ia.iaid,
+                    subnet_id: shard.subnet_of(&r).unwrap_or(0),
+                    preferred_s: 0,
+                    valid_s: it.valid_s,
+                    cltt: it.clt_time.map_or(0, unix_time),
+                    expires_at: until,
+                    state,
+                    fo: tandem_lease::FoData {
+                        start_time_of_state: now,
+                        expiration_time: times.expiration_time.map_or(0, unix_time),
+                        t1_s: ia.t1_s,
+                        t2_s: ia.t2_s,
+                        ..tandem_lease::FoData::default()
+                    },
+                });
+                continue;
+            }
             let r = resource(it.addr, it.prefix_len);
             let mut cltt = it.clt_time.map_or(0, unix_time);
             let mut expires_at = it
                 .state_expiration_time
                 .map_or(cltt.saturating_add(u64::from(it.valid_s)), unix_time);
+            if let (Some(mclt), LeaseState::Bound) = (recovering_mclt, state) {
+                let acked = it.expiration_time.map_or(0, unix_time);
+                if acked != 0 {
+                    expires_at = expires_at.max(acked + u64::from(mclt));
+                }
+            }
             // accept(3) takes any ACTIVE update for the same client, even an old one re-sent
             // after a reconnect: it must not shorten what we know the client may hold.
             if let Some(old) = shard.lease(&r) {

@@ -50,6 +50,7 @@ fn sync(a: &mut Harness, b: &mut Harness, n: u16) -> BindingReply {
         Role::Secondary,
         b.now,
         &wire_update(&sent),
+        None,
     ));
     apply_reply(&mut a.shard, &reply, &sent);
     reply
@@ -127,6 +128,7 @@ fn an_old_update_for_the_same_client_never_shortens_the_lease() {
         Role::Secondary,
         b.now + 600,
         &wire_update(&old),
+        None,
     );
     assert!(!reply.has_rejection());
     let after = b.shard.lease(&na(addr)).unwrap();
@@ -137,7 +139,13 @@ fn an_old_update_for_the_same_client_never_shortens_the_lease() {
     if let BindingUpdate::Client(c) = &mut other {
         c.duid = client(99).into_boxed_slice();
     }
-    let reply = apply_update(&mut a.shard, Role::Primary, a.now, &wire_update(&other));
+    let reply = apply_update(
+        &mut a.shard,
+        Role::Primary,
+        a.now,
+        &wire_update(&other),
+        None,
+    );
     assert!(reply.has_rejection(), "AddressInUse or outdated");
     assert_eq!(&*a.shard.lease(&na(addr)).unwrap().duid, &client(3)[..]);
 }
@@ -164,6 +172,7 @@ fn updreq_collects_flagged_clients_and_updreqall_every_client() {
             Role::Secondary,
             fresh.now,
             &wire_update(u),
+            None,
         );
         assert!(!r.has_rejection());
     }
@@ -179,4 +188,79 @@ fn changes_name_the_clients_to_tell() {
         partner::changed_clients(&changes),
         vec![client(20).into_boxed_slice()]
     );
+}
+
+#[test]
+fn a_recovering_server_keeps_what_it_may_have_granted_unseen() {
+    // The primary lost its storage. The secondary acked it a partner-lifetime P for a client;
+    // before the loss the primary may have extended that client up to P + MCLT (RFC 8156 §4.4)
+    // without the secondary hearing of it. Relearning the binding in RECOVER keeps the
+    // resource until then, not only until the expiry the secondary knows.
+    let (mut a, mut b) = pair();
+    let addr = grant(&mut a, 30);
+    sync(&mut a, &mut b, 30);
+    let acked = b.shard.lease(&na(addr)).unwrap().fo.expiration_time;
+    let known = b.shard.lease(&na(addr)).unwrap().expires_at;
+    assert!(acked > known);
+    let all = collect(&b.shard, None, true, b.now);
+    let mut wiped = harness(Role::Primary, ServerState::Recover);
+    for u in &all {
+        let u = wire_update(u);
+        apply_update(&mut wiped.shard, Role::Primary, wiped.now, &u, Some(MCLT_S));
+    }
+    let relearned = wiped.shard.lease(&na(addr)).unwrap();
+    assert_eq!(relearned.expires_at, acked + u64::from(MCLT_S));
+    // Outside RECOVER the partner's view of the client expiry is taken as it is.
+    let mut other = harness(Role::Primary, ServerState::Normal);
+    for u in &all {
+        apply_update(
+            &mut other.shard,
+            Role::Primary,
+            other.now,
+            &wire_update(u),
+            None,
+        );
+    }
+    assert_eq!(other.shard.lease(&na(addr)).unwrap().expires_at, known);
+}
+
+#[test]
+fn a_recovering_server_refuses_to_free_what_it_may_have_extended() {
+    // The secondary saw the client expire (it never heard of the primary's last renewal); the
+    // recovering primary keeps the address bound until the acked partner-lifetime + MCLT and
+    // refuses the free, so the secondary keeps it too.
+    let (mut a, mut b) = pair();
+    let addr = grant(&mut a, 31);
+    sync(&mut a, &mut b, 31);
+    let acked = b.shard.lease(&na(addr)).unwrap().fo.expiration_time;
+    let expiry = b.shard.lease(&na(addr)).unwrap().expires_at;
+    b.shard.reclaim_expired(expiry);
+    assert_eq!(b.shard.lease(&na(addr)).unwrap().state, LeaseState::Expired);
+    let all = collect(&b.shard, None, true, expiry);
+    let mut wiped = harness(Role::Primary, ServerState::Recover);
+    wiped.now = expiry;
+    let reply = apply_update(
+        &mut wiped.shard,
+        Role::Primary,
+        expiry,
+        &wire_update(&all[0]),
+        Some(MCLT_S),
+    );
+    assert!(reply.has_rejection());
+    let held = wiped.shard.lease(&na(addr)).unwrap();
+    assert_eq!(held.state, LeaseState::Bound);
+    assert_eq!(held.expires_at, acked + u64::from(MCLT_S));
+    // Once that time has passed, the EXPIRED update is simply accepted and frees it.
+    let mut later = harness(Role::Primary, ServerState::Recover);
+    let after = acked + u64::from(MCLT_S) + 1;
+    let all = collect(&b.shard, None, true, after);
+    let reply = apply_update(
+        &mut later.shard,
+        Role::Primary,
+        after,
+        &wire_update(&all[0]),
+        Some(MCLT_S),
+    );
+    assert!(!reply.has_rejection());
+    assert!(later.shard.lease(&na(addr)).is_none());
 }
