@@ -5,6 +5,7 @@
 //! - `demo`: tandemd in a network-namespace lab serving real and simulated clients.
 //! - `clean`: remove what an interrupted run left behind (lab namespaces, scratch dirs).
 //! - `compare`: tandemd against Kea, CPU time per 4-message exchange, into `bench/RESULTS.md`.
+//! - `sim`: the deterministic failover-pair simulator over many seeds, or a replay of one.
 //!
 //! Everything runs as root; network traffic stays inside namespaces the lab creates.
 
@@ -58,6 +59,21 @@ enum Command {
     },
     /// Remove lab namespaces and scratch directories left by interrupted runs.
     Clean,
+    /// Run the failover-pair simulator over seeds 0..N, or replay one seed.
+    Sim {
+        /// Run seeds 0..N.
+        #[arg(long, default_value_t = test_suite::SIM_SEEDS)]
+        seeds: u64,
+        /// Replay this seed only.
+        #[arg(long)]
+        seed: Option<u64>,
+        /// Print each run's fault log.
+        #[arg(long)]
+        verbose: bool,
+        /// Plant a bug the checks must catch (`ignore-mclt`).
+        #[arg(long)]
+        plant: Option<String>,
+    },
     /// Measure tandemd and Kea under the same perfdhcp load; write bench/RESULTS.md.
     Compare {
         /// perfdhcp exchange rate (-r).
@@ -88,6 +104,25 @@ fn main() -> ExitCode {
         Command::Deps => deps::run().map(|_| ()),
         Command::Clean => clean::run(),
         Command::Test { only } => test_suite::run(&root, &only),
+        Command::Sim {
+            seeds,
+            seed,
+            verbose,
+            plant,
+        } => {
+            let mut args = vec![match seed {
+                Some(s) => format!("--seed={s}"),
+                None => format!("--seeds={seeds}"),
+            }];
+            if verbose {
+                args.push("--verbose".into());
+            }
+            if let Some(p) = plant {
+                args.push(format!("--plant={p}"));
+            }
+            let args: Vec<&str> = args.iter().map(String::as_str).collect();
+            test_suite::sim(&root, &args)
+        }
         Command::Demo {
             clients,
             keep,

@@ -2,8 +2,9 @@
 //!
 //! Steps, in order, stopping at the first failure: `deps`; `unit + integration` (`cargo test
 //! --workspace --all-targets`); `lab` (the ignored namespace-lab tests of tandemd, one at a time,
-//! with the host's DNS config and namespace list checked before and after); one `fuzz <target>`
-//! smoke run per target in `fuzz/fuzz_targets/`, on a scratch copy of the committed corpus.
+//! with the host's DNS config and namespace list checked before and after); `sim` (the failover
+//! simulator over [`SIM_SEEDS`] seeds, release build); one `fuzz <target>` smoke run per target
+//! in `fuzz/fuzz_targets/`, on a scratch copy of the committed corpus.
 
 use std::path::{Path, PathBuf};
 
@@ -17,12 +18,16 @@ use crate::steps::{failure, Steps};
 const FUZZ_RUNS: u32 = 1_000_000;
 const FUZZ_MAX_SECS: u32 = 60;
 
+/// Seeds of the failover simulator CI runs (issue 3: at least 2,000).
+pub(crate) const SIM_SEEDS: u64 = 2_000;
+
 /// A group of steps, for `--only`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
 pub(crate) enum Part {
     Deps,
     Unit,
     Lab,
+    Sim,
     Fuzz,
 }
 
@@ -41,6 +46,9 @@ pub(crate) fn run(root: &Path, only: &[Part]) -> anyhow::Result<()> {
     if wanted(Part::Lab) {
         steps.run("lab", || lab(root));
     }
+    if wanted(Part::Sim) {
+        steps.run("sim", || sim(root, &["--seeds", &SIM_SEEDS.to_string()]));
+    }
     if wanted(Part::Fuzz) {
         match fuzz_targets(root) {
             Ok(targets) => {
@@ -52,6 +60,13 @@ pub(crate) fn run(root: &Path, only: &[Part]) -> anyhow::Result<()> {
         }
     }
     steps.finish()
+}
+
+/// Runs the failover simulator (release build) with `args`; a violation fails the step.
+pub(crate) fn sim(root: &Path, args: &[&str]) -> anyhow::Result<()> {
+    let mut argv = vec!["run", "--release", "-q", "-p", "tandem-sim", "--"];
+    argv.extend_from_slice(args);
+    run_streamed(cmd("cargo", argv).current_dir(root))
 }
 
 fn lab(root: &Path) -> anyhow::Result<()> {
