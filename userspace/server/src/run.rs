@@ -9,8 +9,15 @@ use anyhow::{bail, Context};
 use serde::Serialize;
 use tandem_config::{Config, Durability};
 use tandem_engine::Engine;
+use tandem_failover::{FoTime, ServerState};
 use tandem_lease::{Lease, LeaseKind, LeaseState};
 use tracing::{info, warn};
+
+use crate::partner;
+use crate::partner::control::{self, Control, ControlSetup, WorkerLink};
+use crate::partner::messages::{ToControl, ToWorker};
+use crate::partner::status::FailoverStatus;
+use crate::partner::view::{RelView, View};
 
 use crate::socket::{self, Multicast, SERVER_PORT};
 use crate::stats::{self, Shared};
@@ -19,6 +26,12 @@ use crate::worker::{self, Handoff, Peer, Setup};
 
 /// Bound of each worker's handoff queue (packets for clients it owns, from other workers).
 const HANDOFF_QUEUE_LEN: usize = 4096;
+/// Bound of the queue from the workers to the failover control thread.
+const CONTROL_QUEUE_LEN: usize = 65_536;
+/// Bound of each worker's queue from the control thread.
+const WORKER_FO_QUEUE_LEN: usize = 4096;
+/// Seconds between the Unix epoch and 2000-01-01 (RFC 8156 §5 time base).
+const EPOCH_2000: u64 = 946_684_800;
 
 fn load_config(path: &Path) -> anyhow::Result<Config> {
     tandem_config::load(path).map_err(|e| anyhow::anyhow!("{e}"))
@@ -66,6 +79,32 @@ pub(crate) fn serve(config_path: &Path) -> anyhow::Result<()> {
         );
     }
 
+    // Failover: the relationships, and the engine unresponsive on their subnets until the
+    // control thread has run STARTUP (RFC 8156 §8.3).
+    let relationships = match &config.failover {
+        Some(fo) => Some(partner::setup::relationships(fo).context("failover configuration")?),
+        None => None,
+    };
+    let mut shards = shards;
+    let initial_view: Option<View> = relationships.as_ref().map(|rels| {
+        let since = FoTime(worker::unix_now().saturating_sub(EPOCH_2000) as u32);
+        rels.iter()
+            .map(|r| RelView {
+                role: r.role(),
+                state: ServerState::Startup,
+                since,
+                mclt_s: r.config.connection.mclt_s,
+                subnets: r.subnets.clone(),
+            })
+            .collect()
+    });
+    if let Some(view) = &initial_view {
+        engine.set_failover(Some(worker::engine_view(view)));
+        for shard in &mut shards {
+            engine.configure_shard(shard);
+        }
+    }
+
     // Workers inherit this mask: only the main thread takes SIGTERM, SIGINT and SIGHUP.
     let signals = block_signals()?;
     let shutdown = Arc::new(AtomicBool::new(false));
@@ -79,9 +118,46 @@ pub(crate) fn serve(config_path: &Path) -> anyhow::Result<()> {
         });
         inboxes.push(rx);
     }
+    // The control thread's queues: one to it, one to each worker.
+    let fo_status = Arc::new(std::sync::Mutex::new(FailoverStatus::default()));
+    let mut control_setup = None;
+    let mut worker_fo: Vec<Option<worker::WorkerFo>> = (0..count).map(|_| None).collect();
+    if let (Some(rels), Some(view)) = (relationships, &initial_view) {
+        let poll = mio::Poll::new().context("control thread poll")?;
+        let waker = control::waker(&poll).context("control thread waker")?;
+        let (to_control, inbox) = crossbeam_channel::bounded::<ToControl>(CONTROL_QUEUE_LEN);
+        let mut links = Vec::new();
+        for (i, slot) in worker_fo.iter_mut().enumerate() {
+            let (tx, rx) = crossbeam_channel::bounded::<ToWorker>(WORKER_FO_QUEUE_LEN);
+            links.push(WorkerLink {
+                tx,
+                wake: peers[i].wake.clone(),
+            });
+            *slot = Some(worker::WorkerFo::new(
+                rx,
+                to_control.clone(),
+                waker.clone(),
+                view.clone(),
+            ));
+        }
+        control_setup = Some(ControlSetup {
+            rels,
+            state_dir: store.dir().join("failover"),
+            workers: links,
+            inbox,
+            poll,
+            shutdown: shutdown.clone(),
+            status: fo_status.clone(),
+        });
+    }
     let mut shared = Vec::new();
     let mut threads = Vec::new();
-    for (((id, shard), journal), inbox) in (0..count).zip(shards).zip(journals).zip(inboxes) {
+    for ((((id, shard), journal), inbox), fo) in (0..count)
+        .zip(shards)
+        .zip(journals)
+        .zip(inboxes)
+        .zip(worker_fo)
+    {
         let multicast = if id == 0 {
             Multicast::Receive
         } else {
@@ -101,6 +177,7 @@ pub(crate) fn serve(config_path: &Path) -> anyhow::Result<()> {
             peers: peers.clone(),
             stats,
             shutdown: shutdown.clone(),
+            fo,
         };
         threads.push(
             std::thread::Builder::new()
@@ -108,6 +185,17 @@ pub(crate) fn serve(config_path: &Path) -> anyhow::Result<()> {
                 .spawn(move || worker::run(setup))?,
         );
     }
+    let control_thread = match control_setup {
+        Some(setup) => {
+            let control = Control::new(setup).context("failover control thread")?;
+            Some(
+                std::thread::Builder::new()
+                    .name("tandem-control".into())
+                    .spawn(move || control.run())?,
+            )
+        }
+        None => None,
+    };
     let names: Vec<&str> = interfaces.iter().map(|i| i.name.as_str()).collect();
     info!(
         duid = %store::hex(&duid),
@@ -120,11 +208,13 @@ pub(crate) fn serve(config_path: &Path) -> anyhow::Result<()> {
         std::process::id().to_string(),
     )?;
 
+    let has_failover = control_thread.is_some();
     let meta = |now| stats::Meta {
         now,
         datapath: "io_uring",
         durability: if durable { "durable" } else { "os-buffer" },
         skipped_at_start: report.skipped,
+        failover: has_failover.then(|| fo_status.lock().map(|s| s.clone()).unwrap_or_default()),
     };
     loop {
         if threads.iter().any(|t| t.is_finished()) {
@@ -149,6 +239,13 @@ pub(crate) fn serve(config_path: &Path) -> anyhow::Result<()> {
         worker::wake(&peer.wake);
     }
     let mut failed = false;
+    // The control thread flushes its updates and sends DISCONNECT (R21) while the workers
+    // still answer its last messages.
+    if let Some(t) = control_thread {
+        if !matches!(t.join(), Ok(Ok(()))) {
+            failed = true;
+        }
+    }
     for t in threads {
         match t.join() {
             Ok(Ok(())) => {}

@@ -196,6 +196,9 @@ struct StatsJson<'a> {
     leases: LeasesJson,
     journal: JournalJson,
     per_worker: Vec<WorkerJson>,
+    /// Failover relationships (absent on a standalone server).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    failover: Option<crate::partner::status::FailoverStatus>,
 }
 
 /// What the main thread knows besides the workers' counters.
@@ -204,6 +207,8 @@ pub(crate) struct Meta<'a> {
     pub(crate) datapath: &'a str,
     pub(crate) durability: &'a str,
     pub(crate) skipped_at_start: u64,
+    /// The control thread's latest failover status, if failover is configured.
+    pub(crate) failover: Option<crate::partner::status::FailoverStatus>,
 }
 
 /// Sum the workers' counters and write `dir/stats.json` atomically (tmp + rename).
@@ -246,6 +251,7 @@ pub(crate) fn write(dir: &Path, workers: &[Arc<Shared>], meta: &Meta<'_>) -> std
                 leases: w.leases_na.load(Relaxed) + w.leases_pd.load(Relaxed),
             })
             .collect(),
+        failover: meta.failover.clone(),
     };
     let tmp = dir.join("stats.json.tmp");
     let body = serde_json::to_vec_pretty(&json).map_err(std::io::Error::other)?;

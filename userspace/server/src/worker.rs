@@ -19,6 +19,11 @@ use tandem_engine::{client_duid, Engine, RxMeta};
 use tandem_lease::{journal, LeaseKind, PoolId, PoolRange, Shard};
 use tracing::{debug, error, info, warn};
 
+mod partner;
+
+use partner::Held;
+pub(crate) use partner::{engine_view, WorkerFo};
+
 use crate::datagram::{RecvSlot, SendSlot};
 use crate::group_commit::GroupCommit;
 use crate::stats::{self, Local, ServerDrop, Shared};
@@ -70,6 +75,8 @@ pub(crate) struct Setup {
     pub(crate) peers: Vec<Peer>,
     pub(crate) stats: Arc<Shared>,
     pub(crate) shutdown: Arc<AtomicBool>,
+    /// Failover: the control thread's queues and the relationships' view; `None` standalone.
+    pub(crate) fo: Option<WorkerFo>,
 }
 
 /// Wake a worker blocked in its ring (eventfd write; the worker polls it through the ring).
@@ -137,7 +144,10 @@ struct Ctx {
     sends_in_flight: usize,
     to_send: Vec<usize>,
     journal: JournalFile,
-    gc: GroupCommit<usize>,
+    gc: GroupCommit<Held>,
+    fo: Option<WorkerFo>,
+    /// Updates the control queue refused: ask for a collection of the flagged bindings.
+    fo_resync: bool,
     write_ok: Option<bool>,
     sync_started: Instant,
     /// After a failed batch, no rewrite before this instant.
@@ -189,6 +199,8 @@ impl Worker {
                 to_send: Vec::new(),
                 journal: s.journal,
                 gc: GroupCommit::new(),
+                fo: s.fo,
+                fo_resync: false,
                 write_ok: None,
                 sync_started: Instant::now(),
                 retry_at: None,
@@ -332,6 +344,7 @@ impl Worker {
             self.ctx.stats.handoffs_in += 1;
             self.ctx.serve(&handoff.packet, handoff.rx, now);
         }
+        self.ctx.drain_control(now);
     }
 
     fn arm_recv(&mut self, index: usize) -> io::Result<()> {
@@ -430,8 +443,8 @@ impl Ctx {
             Ok(reply) => {
                 let slot = self.send_slot();
                 self.sends[slot].prepare(&self.out[..reply.len], reply.dst);
-                if let (_, Some(slot)) = self.gc.attach(slot, changed) {
-                    self.to_send.push(slot);
+                if let (_, Some(h)) = self.gc.attach(Held::Send(slot), changed) {
+                    self.release(h, now);
                 }
             }
             Err(reason) => self.stats.drops[stats::engine_drop_slot(reason)] += 1,
@@ -439,15 +452,21 @@ impl Ctx {
     }
 
     /// Move the shard's changes into the open journal batch. Returns whether there were any.
+    /// On failover subnets, the clients whose bindings changed are told to the partner once
+    /// the batch is durable.
     fn record_changes(&mut self) -> bool {
-        let mut n = 0;
+        let changes: Vec<_> = self.shard.drain_changes().collect();
         let buf = self.gc.open_buffer();
-        for change in self.shard.drain_changes() {
-            journal::encode(&change, buf);
-            n += 1;
+        for change in &changes {
+            journal::encode(change, buf);
         }
-        self.gc.added_records(n);
-        n > 0
+        self.gc.added_records(changes.len() as u64);
+        for h in self.tells(&changes) {
+            if let (_, Some(h)) = self.gc.attach(h, true) {
+                self.release(h, unix_now());
+            }
+        }
+        !changes.is_empty()
     }
 
     fn send_slot(&mut self) -> usize {
@@ -566,16 +585,21 @@ impl Ctx {
             self.stats.journal_records += finished.records;
             self.stats.journal_sync_us_total += self.sync_started.elapsed().as_micros() as u64;
         }
-        self.to_send.extend(finished.send);
-        for slot in finished.withdrawn {
-            self.free_sends.push(slot);
-            self.count_drop(ServerDrop::JournalFailed);
+        let now = unix_now();
+        for h in finished.send {
+            self.release(h, now);
+        }
+        for h in finished.withdrawn {
+            if let Some(slot) = self.withdraw(h) {
+                self.free_sends.push(slot);
+                self.count_drop(ServerDrop::JournalFailed);
+            }
         }
     }
 
     /// Periodic work: reclaim expired leases, refresh lease counts, compact a large journal.
     fn tick(&mut self, now: u64) {
-        let reclaimed = self.shard.reclaim_expired(now);
+        let reclaimed = self.shard.reclaim_expired(now) + self.fo_tick(now);
         if reclaimed > 0 {
             debug!(worker = self.id, reclaimed, "reclaimed expired leases");
             self.record_changes();

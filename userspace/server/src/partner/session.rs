@@ -143,6 +143,7 @@ impl Session {
     }
 
     /// The failover stream may flow.
+    #[cfg(test)]
     pub(crate) fn is_ready(&self) -> bool {
         self.phase == Phase::Ready
     }

@@ -1,0 +1,267 @@
+//! The failover side of a worker: it applies the partner's updates to its own shard, answers
+//! them once they are durable, tells the control thread about its clients' changed bindings
+//! once those are durable, and collects bindings for UPDREQ / UPDREQALL (RFC 8156 §7, §8).
+//! The lease data never leaves the worker that owns it: only owned update values cross the
+//! queues.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use crossbeam_channel::{Receiver, Sender, TrySendError};
+use tandem_engine::policy::SubnetId;
+use tandem_engine::{partner, FailoverView, RelationshipView};
+use tandem_failover::binding::BindingReply;
+use tandem_failover::ServerState;
+use tandem_lease::LeaseChange;
+use tandem_wire::Xid;
+use tracing::debug;
+
+use super::Ctx;
+use crate::partner::messages::{ToControl, ToWorker};
+use crate::partner::view::View;
+
+/// What a worker needs for failover.
+pub(crate) struct WorkerFo {
+    pub(crate) inbox: Receiver<ToWorker>,
+    pub(crate) control: Sender<ToControl>,
+    pub(crate) waker: Arc<mio::Waker>,
+    /// The relationships as last published, in configuration order.
+    pub(crate) view: View,
+    /// Which relationship each failover subnet belongs to.
+    subnet_rel: HashMap<u32, usize>,
+}
+
+impl WorkerFo {
+    pub(crate) fn new(
+        inbox: Receiver<ToWorker>,
+        control: Sender<ToControl>,
+        waker: Arc<mio::Waker>,
+        view: View,
+    ) -> Self {
+        let subnet_rel = subnet_map(&view);
+        Self {
+            inbox,
+            control,
+            waker,
+            view,
+            subnet_rel,
+        }
+    }
+
+    fn tell(&self, msg: ToControl) -> bool {
+        match self.control.try_send(msg) {
+            Ok(()) => {
+                let _ = self.waker.wake();
+                true
+            }
+            Err(TrySendError::Full(_)) => {
+                let _ = self.waker.wake();
+                false
+            }
+            Err(TrySendError::Disconnected(_)) => false,
+        }
+    }
+
+    /// A message that must arrive (it ends a collection): waits for room.
+    fn tell_surely(&self, msg: ToControl) {
+        let _ = self.waker.wake();
+        if self.control.send(msg).is_ok() {
+            let _ = self.waker.wake();
+        }
+    }
+}
+
+fn subnet_map(view: &View) -> HashMap<u32, usize> {
+    let mut m = HashMap::new();
+    for (i, r) in view.iter().enumerate() {
+        for s in &r.subnets {
+            m.entry(*s).or_insert(i);
+        }
+    }
+    m
+}
+
+/// The engine's view of `view` (RFC 8156 §8 responsiveness, §4.4 lifetimes).
+pub(crate) fn engine_view(view: &View) -> FailoverView {
+    FailoverView {
+        relationships: view
+            .iter()
+            .map(|r| RelationshipView {
+                role: r.role,
+                state: r.state,
+                mclt_s: r.mclt_s,
+                entered_state_at: partner::unix_time(r.since),
+                subnets: r.subnets.iter().map(|s| SubnetId(*s)).collect(),
+            })
+            .collect(),
+    }
+}
+
+/// What waits for a journal batch to be durable before it may go out.
+#[derive(Debug)]
+pub(crate) enum Held {
+    /// A reply to a client, in send slot `.0`.
+    Send(usize),
+    /// The BNDREPLY for the partner's update `xid` of relationship `rel` (R31).
+    Reply {
+        rel: usize,
+        xid: Xid,
+        reply: Box<BindingReply>,
+    },
+    /// Client `duid`'s bindings changed: tell the partner (lazy update, R27).
+    Tell { rel: usize, duid: Box<[u8]> },
+}
+
+impl Ctx {
+    /// The clients whose leases on failover subnets changed in `changes` and must be told.
+    pub(super) fn tells(&self, changes: &[LeaseChange]) -> Vec<Held> {
+        let Some(fo) = &self.fo else {
+            return Vec::new();
+        };
+        let mut out: Vec<Held> = Vec::new();
+        for c in changes {
+            let LeaseChange::Upsert(l) = c else {
+                continue;
+            };
+            if !l.fo.tell_partner || l.duid.is_empty() {
+                continue;
+            }
+            let Some(&rel) = fo.subnet_rel.get(&l.subnet_id) else {
+                continue;
+            };
+            let dup = out.iter().any(
+                |h| matches!(h, Held::Tell { rel: r, duid } if *r == rel && **duid == *l.duid),
+            );
+            if !dup {
+                out.push(Held::Tell {
+                    rel,
+                    duid: l.duid.clone(),
+                });
+            }
+        }
+        out
+    }
+
+    /// Something held became durable (or needed no write): send it on its way.
+    pub(super) fn release(&mut self, h: Held, now: u64) {
+        match h {
+            Held::Send(slot) => self.to_send.push(slot),
+            Held::Reply { rel, xid, reply } => {
+                if let Some(fo) = &self.fo {
+                    fo.tell_surely(ToControl::Applied {
+                        rel,
+                        xid,
+                        reply: *reply,
+                    });
+                }
+            }
+            Held::Tell { rel, duid } => {
+                let Some(fo) = &self.fo else {
+                    return;
+                };
+                if let Some(update) = partner::client_update(&self.shard, &duid, now) {
+                    if !fo.tell(ToControl::Update { rel, update }) {
+                        // The lease keeps its flag; a collection sends it later (R28).
+                        debug!(worker = self.id, "control queue full: update deferred");
+                        self.fo_resync = true;
+                    }
+                }
+            }
+        }
+    }
+
+    /// A held item that will never be durable (the journal failed): dropped. Client replies
+    /// are counted by the caller; an unanswered partner update is resent by the partner.
+    pub(super) fn withdraw(&mut self, h: Held) -> Option<usize> {
+        match h {
+            Held::Send(slot) => Some(slot),
+            _ => None,
+        }
+    }
+
+    /// Handles every message from the control thread.
+    pub(super) fn drain_control(&mut self, now: u64) {
+        loop {
+            let Some(msg) = self.fo.as_ref().and_then(|fo| fo.inbox.try_recv().ok()) else {
+                break;
+            };
+            match msg {
+                ToWorker::View(view) => self.set_view(&view),
+                ToWorker::Apply { rel, xid, update } => {
+                    let Some(r) = self.fo.as_ref().and_then(|fo| fo.view.get(rel)) else {
+                        continue;
+                    };
+                    let recovering = (r.state == ServerState::Recover).then_some(r.mclt_s);
+                    let role = r.role;
+                    let reply =
+                        partner::apply_update(&mut self.shard, role, now, &update, recovering);
+                    let changed = self.record_changes();
+                    let held = Held::Reply {
+                        rel,
+                        xid,
+                        reply: Box::new(reply),
+                    };
+                    if let (_, Some(h)) = self.gc.attach(held, changed) {
+                        self.release(h, now);
+                    }
+                }
+                ToWorker::Acked { rel, reply, sent } => {
+                    debug!(worker = self.id, rel, "partner acked an update");
+                    partner::apply_reply(&mut self.shard, &reply, &sent);
+                    self.record_changes();
+                }
+                ToWorker::Collect { rel, all, epoch } => self.collect(rel, all, epoch, now),
+            }
+        }
+        if std::mem::take(&mut self.fo_resync) {
+            if let Some(fo) = &self.fo {
+                for rel in 0..fo.view.len() {
+                    fo.tell_surely(ToControl::Resync { rel });
+                }
+            }
+        }
+    }
+
+    fn set_view(&mut self, view: &View) {
+        self.engine.set_failover(Some(engine_view(view)));
+        self.engine.configure_shard(&mut self.shard);
+        self.record_changes();
+        if let Some(fo) = &mut self.fo {
+            fo.subnet_rel = subnet_map(view);
+            fo.view = view.clone();
+        }
+    }
+
+    /// UPDREQ (`all` false) or UPDREQALL: this shard's bindings of the relationship's subnets.
+    fn collect(&mut self, rel: usize, all: bool, epoch: u64, now: u64) {
+        let Some(fo) = &self.fo else {
+            return;
+        };
+        let subnets = fo
+            .view
+            .get(rel)
+            .map(|r| r.subnets.clone())
+            .unwrap_or_default();
+        let updates = partner::collect(&self.shard, Some(&subnets), all, now);
+        debug!(
+            worker = self.id,
+            rel,
+            all,
+            updates = updates.len(),
+            "collected bindings"
+        );
+        for update in updates {
+            // A collection must be complete: wait for room rather than drop (UPDDONE follows).
+            fo.tell_surely(ToControl::Update { rel, update });
+        }
+        fo.tell_surely(ToControl::Collected { rel, epoch });
+    }
+
+    /// Failover part of the periodic work: PARTNER-DOWN freeing after MCLT (R56).
+    pub(super) fn fo_tick(&mut self, now: u64) -> usize {
+        if self.fo.is_none() {
+            return 0;
+        }
+        self.engine.free_unacked(&mut self.shard, now)
+    }
+}
