@@ -120,11 +120,14 @@ pub(crate) fn serve(config_path: &Path) -> anyhow::Result<()> {
     }
     // The control thread's queues: one to it, one to each worker.
     let fo_status = Arc::new(std::sync::Mutex::new(FailoverStatus::default()));
+    let partner_down = Arc::new(AtomicBool::new(false));
+    let mut control_waker: Option<Arc<mio::Waker>> = None;
     let mut control_setup = None;
     let mut worker_fo: Vec<Option<worker::WorkerFo>> = (0..count).map(|_| None).collect();
     if let (Some(rels), Some(view)) = (relationships, &initial_view) {
         let poll = mio::Poll::new().context("control thread poll")?;
         let waker = control::waker(&poll).context("control thread waker")?;
+        control_waker = Some(waker.clone());
         let (to_control, inbox) = crossbeam_channel::bounded::<ToControl>(CONTROL_QUEUE_LEN);
         let mut links = Vec::new();
         for (i, slot) in worker_fo.iter_mut().enumerate() {
@@ -148,6 +151,7 @@ pub(crate) fn serve(config_path: &Path) -> anyhow::Result<()> {
             poll,
             shutdown: shutdown.clone(),
             status: fo_status.clone(),
+            partner_down: partner_down.clone(),
         });
     }
     let mut shared = Vec::new();
@@ -223,6 +227,14 @@ pub(crate) fn serve(config_path: &Path) -> anyhow::Result<()> {
         }
         match wait_signal(&signals, Duration::from_secs(1)) {
             Some(libc::SIGHUP) => warn!("SIGHUP: live reload is not supported yet; ignoring"),
+            Some(libc::SIGUSR1) if has_failover => {
+                // The operator's "partner down" (RFC 8156 §8; R54): the control thread applies
+                // it to every relationship whose state allows it.
+                warn!("SIGUSR1: the operator declares the failover partner down");
+                partner_down.store(true, Ordering::Relaxed);
+                control_waker_wake(&control_waker);
+            }
+            Some(libc::SIGUSR1) => warn!("SIGUSR1: no failover relationship; ignoring"),
             Some(sig) => {
                 info!(signal = sig, "shutting down");
                 break;
@@ -235,6 +247,7 @@ pub(crate) fn serve(config_path: &Path) -> anyhow::Result<()> {
         }
     }
     shutdown.store(true, Ordering::Relaxed);
+    control_waker_wake(&control_waker);
     for peer in &peers {
         worker::wake(&peer.wake);
     }
@@ -261,12 +274,18 @@ pub(crate) fn serve(config_path: &Path) -> anyhow::Result<()> {
     Ok(())
 }
 
+fn control_waker_wake(w: &Option<Arc<mio::Waker>>) {
+    if let Some(w) = w {
+        let _ = w.wake();
+    }
+}
+
 fn block_signals() -> anyhow::Result<libc::sigset_t> {
     // SAFETY: sigset_t is plain data; the calls only read and write it and the thread's mask.
     unsafe {
         let mut set: libc::sigset_t = std::mem::zeroed();
         libc::sigemptyset(&mut set);
-        for sig in [libc::SIGTERM, libc::SIGINT, libc::SIGHUP] {
+        for sig in [libc::SIGTERM, libc::SIGINT, libc::SIGHUP, libc::SIGUSR1] {
             libc::sigaddset(&mut set, sig);
         }
         let rc = libc::pthread_sigmask(libc::SIG_BLOCK, &set, std::ptr::null_mut());

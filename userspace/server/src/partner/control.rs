@@ -62,6 +62,8 @@ pub(crate) struct ControlSetup {
     pub(crate) poll: Poll,
     pub(crate) shutdown: Arc<AtomicBool>,
     pub(crate) status: Arc<Mutex<FailoverStatus>>,
+    /// Set by the main thread on the operator's "partner down" (SIGUSR1).
+    pub(crate) partner_down: Arc<AtomicBool>,
 }
 
 /// The waker workers use after queueing a [`ToControl`]: registered on `poll` as token 0.
@@ -109,6 +111,7 @@ pub(crate) struct Control {
     inbox: Receiver<ToControl>,
     shutdown: Arc<AtomicBool>,
     status: Arc<Mutex<FailoverStatus>>,
+    partner_down: Arc<AtomicBool>,
     started: Instant,
     epoch: u64,
     buf: Vec<u8>,
@@ -145,6 +148,7 @@ impl Control {
             inbox: s.inbox,
             shutdown: s.shutdown,
             status: s.status,
+            partner_down: s.partner_down,
             started,
             epoch: 0,
             buf: vec![0u8; 65_537],
@@ -216,6 +220,12 @@ impl Control {
 
     /// Everything that does not wait for a socket: worker messages, timers, relationship output.
     fn turn(&mut self, now: Now) {
+        if self.partner_down.swap(false, Ordering::Relaxed) {
+            for r in &mut self.rels {
+                info!(relationship = %r.setup.name, state = %r.rel.state().0, "operator: partner down");
+                r.rel.handle_partner_down(now);
+            }
+        }
         self.retry_backlog();
         while let Ok(msg) = self.inbox.try_recv() {
             self.on_worker(now, msg);

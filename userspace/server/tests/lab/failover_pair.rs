@@ -34,13 +34,20 @@ pub(crate) fn wait_state(s: &Subject, want: &str, timeout: Duration) {
 }
 
 /// A pair with mutual TLS, both NORMAL.
+/// Fields drop in order: the servers stop before their namespaces go.
 pub(crate) struct Running {
-    pub(crate) lab: Pair,
     pub(crate) primary: Subject,
     pub(crate) secondary: Subject,
+    pub(crate) lab: Pair,
+    pub(crate) certs: tandem_lab::PairCerts,
 }
 
 pub(crate) fn start_pair(dir: &std::path::Path) -> Running {
+    start_pair_with(dir, true)
+}
+
+/// A pair, with mutual TLS or (`tls` false) plain TCP as configured explicitly.
+pub(crate) fn start_pair_with(dir: &std::path::Path, tls: bool) -> Running {
     tandem_lab::preflight().expect("lab preflight");
     let lab = Pair::new().unwrap();
     let certs = write_lab_pair(&dir.join("tls")).unwrap();
@@ -49,7 +56,12 @@ pub(crate) fn start_pair(dir: &std::path::Path) -> Running {
     params.pd_lifetimes = Lifetimes::FAILOVER_SHORT;
     params.workers = 2;
     let start = |role: FailoverRole| {
-        let fo = lab.failover_params(role, LabTls::from_certs(&certs, role));
+        let mode = if tls {
+            LabTls::from_certs(&certs, role)
+        } else {
+            LabTls::None
+        };
+        let fo = lab.failover_params(role, mode);
         let sub = dir.join(role.as_str());
         std::fs::create_dir_all(&sub).unwrap();
         let ns = match role {
@@ -65,9 +77,10 @@ pub(crate) fn start_pair(dir: &std::path::Path) -> Running {
     wait_state(&primary, "NORMAL", Duration::from_secs(30));
     wait_state(&secondary, "NORMAL", Duration::from_secs(30));
     Running {
-        lab,
         primary,
         secondary,
+        lab,
+        certs,
     }
 }
 
@@ -153,4 +166,303 @@ fn failover_pair_replicates_leases_and_survives_the_primary() {
     );
     let secondary_store = bound(&run.secondary.leases().unwrap());
     assert!(secondary_store.contains_key(&(addr, 128)));
+}
+
+/// Every bound address and prefix of both stores, with the DUIDs holding it.
+fn holders(run: &Running) -> BTreeMap<(Ipv6Addr, u8), std::collections::BTreeSet<String>> {
+    let mut m: BTreeMap<(Ipv6Addr, u8), std::collections::BTreeSet<String>> = BTreeMap::new();
+    for s in [&run.primary, &run.secondary] {
+        for (r, duid) in bound(&s.leases().unwrap()) {
+            m.entry(r).or_default().insert(duid);
+        }
+    }
+    m
+}
+
+#[test]
+#[ignore = "lab: needs root and the Debian packages; run by cargo xtask test"]
+fn failover_primary_restarts_with_an_empty_store_and_resyncs() {
+    let dir = TestDir::new("failover-recover");
+    let mut run = start_pair(dir.path());
+    let mut p = Perfdhcp::new(CLIENT_IF, 100, 200, 200);
+    p.address_and_prefix = true;
+    let report = p.run(&run.lab.clients, dir.path(), "perfdhcp-1").unwrap();
+    println!("perfdhcp {}\n{report}", p.args().join(" "));
+    let before = wait_for("replication", Duration::from_secs(20), || {
+        let a = bound(&run.primary.leases().ok()?);
+        let b = bound(&run.secondary.leases().ok()?);
+        (a.len() >= 400 && a == b).then_some(b)
+    })
+    .unwrap();
+
+    // The primary loses its disk: killed, storage emptied, started again.
+    run.primary.kill9().unwrap();
+    let store = run.primary.storage_dir();
+    std::fs::remove_dir_all(&store).unwrap();
+    std::fs::create_dir_all(&store).unwrap();
+    run.primary.restart(run.lab.primary()).unwrap();
+    // STARTUP → RECOVER → UPDREQALL → full resync → RECOVER-WAIT (MCLT 30 s) → RECOVER-DONE
+    // → NORMAL (RFC 8156 §8.5–8.7).
+    wait_state(&run.primary, "NORMAL", Duration::from_secs(90));
+    wait_state(&run.secondary, "NORMAL", Duration::from_secs(30));
+    let log = run.primary.log();
+    for step in ["RECOVER", "RECOVER-WAIT", "RECOVER-DONE"] {
+        assert!(
+            log.contains(&format!("state={step} since")),
+            "primary went through {step}:\n{}",
+            log_tail(&run.primary)
+        );
+    }
+    let after = bound(&run.primary.leases().unwrap());
+    for (k, duid) in &before {
+        assert_eq!(
+            after.get(k),
+            Some(duid),
+            "{k:?} resynced into the empty store"
+        );
+    }
+    println!(
+        "{} bindings resynced into the primary's empty store",
+        before.len()
+    );
+
+    // New clients: perfdhcp checks that no address is handed out twice (-u), and both stores
+    // together hold every resource for one client only.
+    let mut p = Perfdhcp::new(CLIENT_IF, 100, 200, 200);
+    p.address_and_prefix = true;
+    p.extra.extend([
+        "-u".to_owned(),
+        "-b".to_owned(),
+        "mac=00:0c:01:02:03:04".to_owned(),
+    ]);
+    let report = p.run(&run.lab.clients, dir.path(), "perfdhcp-2").unwrap();
+    println!("perfdhcp {}\n{report}", p.args().join(" "));
+    let req = report.exchange("REQUEST-REPLY").unwrap();
+    assert_eq!(req.non_unique, 0, "perfdhcp saw an address twice");
+    assert!(req.received >= 190, "the pair serves again: {req:?}");
+    let twice: Vec<_> = holders(&run)
+        .into_iter()
+        .filter(|(_, d)| d.len() > 1)
+        .collect();
+    assert!(twice.is_empty(), "bound to two clients: {twice:?}");
+}
+
+#[test]
+#[ignore = "lab: needs root and the Debian packages; run by cargo xtask test"]
+fn failover_impostors_are_refused_and_clients_are_still_served() {
+    let dir = TestDir::new("failover-impostor");
+    let mut run = start_pair(dir.path());
+    run.primary.kill9().unwrap();
+    wait_state(
+        &run.secondary,
+        "COMMUNICATIONS-INTERRUPTED",
+        Duration::from_secs(30),
+    );
+    let certs = &run.certs;
+    let mut params = run.lab.server_params();
+    params.lifetimes = Lifetimes::FAILOVER_SHORT;
+    params.pd_lifetimes = Lifetimes::FAILOVER_SHORT;
+    // 1. From the primary's address, a certificate the secondary's CA never signed.
+    let rogue = LabTls::with(&certs.rogue_primary, certs.ca.clone(), None);
+    let fo = run.lab.failover_params(FailoverRole::Primary, rogue);
+    let d1 = dir.path().join("rogue-cert");
+    std::fs::create_dir_all(&d1).unwrap();
+    let mut impostor =
+        Subject::start_failover(run.lab.primary(), &params, &fo, &d1, tandemd()).unwrap();
+    wait_for("the TLS refusal", Duration::from_secs(30), || {
+        run.secondary
+            .log()
+            .contains("TLS: invalid peer certificate")
+            .then_some(())
+    })
+    .unwrap_or_else(|e| {
+        panic!(
+            "{e:#}
+{}",
+            log_tail(&run.secondary)
+        )
+    });
+    impostor.kill9().unwrap();
+    // 2. The right certificates, the wrong relationship name.
+    let mut fo = run.lab.failover_params(
+        FailoverRole::Primary,
+        LabTls::from_certs(&run.certs, FailoverRole::Primary),
+    );
+    fo.name = "someone-else".to_owned();
+    let d2 = dir.path().join("wrong-name");
+    std::fs::create_dir_all(&d2).unwrap();
+    let mut impostor =
+        Subject::start_failover(run.lab.primary(), &params, &fo, &d2, tandemd()).unwrap();
+    wait_for("the CONNECT refusal", Duration::from_secs(30), || {
+        run.secondary
+            .log()
+            .contains("CONNECT names no relationship")
+            .then_some(())
+    })
+    .unwrap_or_else(|e| {
+        panic!(
+            "{e:#}
+{}",
+            log_tail(&run.secondary)
+        )
+    });
+    impostor.kill9().unwrap();
+    // The secondary never left COMMUNICATIONS-INTERRUPTED and still serves a new client.
+    let (state, _) = fo_state(&run.secondary).unwrap();
+    assert_eq!(state, "COMMUNICATIONS-INTERRUPTED");
+    let mut dhclient = Dhclient::start(
+        &run.lab.clients,
+        CLIENT_IF,
+        DhclientMode::Address,
+        dir.path(),
+    )
+    .unwrap();
+    let ev = dhclient
+        .wait_for_reason("BOUND6", 1, Duration::from_secs(30))
+        .unwrap_or_else(|e| panic!("{e:#}\n{}", log_tail(&run.secondary)));
+    let addr = ev.ip6_address().unwrap();
+    assert_eq!(
+        addr.octets()[15] & 1,
+        0,
+        "from the secondary's (even) half: {addr}"
+    );
+}
+
+#[test]
+#[ignore = "lab: needs root and the Debian packages; run by cargo xtask test"]
+fn failover_orderly_stop_disconnects_and_exits() {
+    // R21: SIGTERM flushes the updates, sends DISCONNECT, and the process exits promptly.
+    let dir = TestDir::new("failover-stop");
+    let mut run = start_pair(dir.path());
+    let t0 = std::time::Instant::now();
+    run.primary.stop().unwrap();
+    let took = t0.elapsed();
+    println!("primary stopped in {took:?}");
+    assert!(
+        took < Duration::from_secs(4),
+        "stop took {took:?}\n{}",
+        log_tail(&run.primary)
+    );
+    wait_state(
+        &run.secondary,
+        "COMMUNICATIONS-INTERRUPTED",
+        Duration::from_secs(10),
+    );
+    let t0 = std::time::Instant::now();
+    run.secondary.stop().unwrap();
+    assert!(
+        t0.elapsed() < Duration::from_secs(4),
+        "{}",
+        log_tail(&run.secondary)
+    );
+}
+
+/// SIGUSR1: the operator declares the partner down (R54).
+fn partner_down(s: &Subject) {
+    let pid = s.pid().expect("running") as i32;
+    // SAFETY: a plain kill(2) to a process this test started.
+    let rc = unsafe { libc::kill(pid, libc::SIGUSR1) };
+    assert_eq!(rc, 0);
+}
+
+#[test]
+#[ignore = "lab: needs root and the Debian packages; run by cargo xtask test"]
+fn failover_partition_longer_than_the_mclt_is_resolved_without_double_bindings() {
+    // The partner link is cut (nft) while clients reach both servers; the operator puts both
+    // into PARTNER-DOWN; both serve for longer than the MCLT (30 s); the link heals; both go
+    // through POTENTIAL-CONFLICT and back to NORMAL, and no resource is bound twice.
+    let dir = TestDir::new("failover-partition");
+    let run = start_pair(dir.path());
+    let mut p = Perfdhcp::new(CLIENT_IF, 100, 100, 100);
+    p.address_and_prefix = true;
+    p.run(&run.lab.clients, dir.path(), "perfdhcp-before")
+        .unwrap();
+    let mut cut =
+        tandem_lab::Partition::cut(run.lab.primary(), tandem_lab::pair::PARTNER_IF).unwrap();
+    for s in [&run.primary, &run.secondary] {
+        wait_state(s, "COMMUNICATIONS-INTERRUPTED", Duration::from_secs(30));
+        partner_down(s);
+    }
+    for s in [&run.primary, &run.secondary] {
+        wait_state(s, "PARTNER-DOWN", Duration::from_secs(10));
+    }
+    // Both serve new clients alone, well past the MCLT (addresses: the secondary holds no
+    // delegable prefixes until proportional allocation gives it some).
+    let mut p = Perfdhcp::new(CLIENT_IF, 20, 400, 800);
+    p.extra
+        .extend(["-b".to_owned(), "mac=00:0c:0a:00:00:00".to_owned()]);
+    let report = p
+        .run(&run.lab.clients, dir.path(), "perfdhcp-partitioned")
+        .unwrap();
+    println!(
+        "during the partition: perfdhcp {}\n{report}",
+        p.args().join(" ")
+    );
+    assert!(report.exchange("REQUEST-REPLY").unwrap().received > 700);
+    cut.heal().unwrap();
+    for s in [&run.primary, &run.secondary] {
+        wait_state(s, "NORMAL", Duration::from_secs(60));
+    }
+    for (s, step) in [
+        (&run.primary, "CONFLICT-DONE"),
+        (&run.secondary, "POTENTIAL-CONFLICT"),
+    ] {
+        assert!(
+            s.log().contains(&format!("state={step} since")),
+            "{} went through {step}:\n{}",
+            s.ns_name(),
+            log_tail(s)
+        );
+    }
+    let holders = wait_for("converged stores", Duration::from_secs(20), || {
+        let a = bound(&run.primary.leases().ok()?);
+        let b = bound(&run.secondary.leases().ok()?);
+        (a == b).then(|| holders(&run))
+    })
+    .unwrap_or_else(|e| panic!("{e:#}"));
+    let twice: Vec<_> = holders.iter().filter(|(_, d)| d.len() > 1).collect();
+    assert!(twice.is_empty(), "bound to two clients: {twice:?}");
+    println!(
+        "{} resources bound, each to one client, in both stores",
+        holders.len()
+    );
+}
+
+#[test]
+#[ignore = "lab: needs root and the Debian packages; run by cargo xtask test"]
+fn failover_partner_link_decodes_cleanly_in_tshark() {
+    // Plain TCP, configured explicitly (tls.mode = "none"), so tshark can read the stream: every
+    // message type the pair exchanges decodes with no malformed option.
+    let dir = TestDir::new("failover-tshark");
+    let run_dir = dir.path().to_owned();
+    tandem_lab::preflight().expect("lab preflight");
+    let mut run = start_pair_with(&run_dir, false);
+    let mut cap = tandem_lab::Capture::start_partner(
+        run.lab.primary(),
+        tandem_lab::pair::PARTNER_IF,
+        dir.path(),
+        "partner",
+    )
+    .unwrap();
+    let mut p = Perfdhcp::new(CLIENT_IF, 100, 200, 200);
+    p.address_and_prefix = true;
+    p.run(&run.lab.clients, dir.path(), "perfdhcp").unwrap();
+    std::thread::sleep(Duration::from_secs(3));
+    // A reconnect shows CONNECT, CONNECTREPLY and STATE too.
+    run.secondary.kill9().unwrap();
+    run.secondary.restart(run.lab.secondary()).unwrap();
+    wait_state(&run.secondary, "NORMAL", Duration::from_secs(30));
+    std::thread::sleep(Duration::from_secs(3));
+    let pcap = cap.stop().unwrap();
+    let ours = tandem_lab::capture_failover::failover_verdict(&pcap, None).unwrap();
+    println!("our shim: {ours:?}");
+    assert!(ours.decoded_frames > 100, "{ours:?}");
+    assert_eq!(ours.malformed_frames, 0);
+    let shared =
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/tools/fo6.lua");
+    if shared.is_file() {
+        let theirs = tandem_lab::capture_failover::failover_verdict(&pcap, Some(&shared)).unwrap();
+        println!("shared/tools/fo6.lua: {theirs:?}");
+        assert_eq!(theirs.malformed_frames, 0);
+    }
 }
