@@ -2,7 +2,8 @@
 //!
 //! - `deps`: install what the tests and the demo need on a fresh Debian 12 machine (idempotent).
 //! - `test`: the README's test command (deps, workspace tests, the namespace lab, a fuzz smoke).
-//! - `demo`: tandemd in a network-namespace lab serving real and simulated clients.
+//! - `demo`: a failover pair of tandemd in a network-namespace lab serving real and simulated
+//!   clients through a crash of the primary (`--standalone`: one server).
 //! - `clean`: remove what an interrupted run left behind (lab namespaces, scratch dirs).
 //! - `compare`: tandemd against Kea, CPU time per 4-message exchange, into `bench/RESULTS.md`.
 //! - `sim`: the deterministic failover-pair simulator over many seeds, or a replay of one.
@@ -12,6 +13,7 @@
 mod clean;
 mod compare;
 mod demo;
+mod demo_pair;
 mod deps;
 mod host;
 mod interrupt;
@@ -45,8 +47,12 @@ enum Command {
         #[arg(long, value_enum, value_delimiter = ',')]
         only: Vec<test_suite::Part>,
     },
-    /// Build tandemd and show it serving real and simulated DHCPv6 clients in a lab.
+    /// The main job: a failover pair serving real and simulated clients through a crash of
+    /// the primary (`--standalone`: one server, directly and through a relay).
     Demo {
+        /// Run the standalone demo instead (one server; direct and relayed clients).
+        #[arg(long)]
+        standalone: bool,
         /// Simulated perfdhcp clients.
         #[arg(long, default_value_t = 2000)]
         clients: u32,
@@ -124,6 +130,13 @@ fn main() -> ExitCode {
             test_suite::sim(&root, &args)
         }
         Command::Demo {
+            standalone: false,
+            clients,
+            keep,
+            subject: demo::DemoSubject::Tandem,
+        } => demo_pair::run(&root, clients, keep),
+        Command::Demo {
+            standalone: _,
             clients,
             keep,
             subject,

@@ -2,9 +2,13 @@
 //! §1.13; R26, R36). Pure: the caller extracts the binding data, this decides.
 //!
 //! Decisions:
-//! * **OPEN-6:** literal reading: times equal within ±5 s are not "later", so an "accept"
-//!   cell rejects them with OutdatedBindingInformation, even for a re-sent identical BNDUPD.
-//!   The sender's lazy-update pass (not an immediate resend) carries it again (R37).
+//! * **OPEN-6:** times equal within ±5 s are not "later", so an "accept" cell rejects a
+//!   *different* binding with equal times as OutdatedBindingInformation (literal reading). But
+//!   an update that says what we already hold — same status, same client, equal times — is
+//!   accepted: it changes nothing, and rejecting it would leave both servers' "tell the partner"
+//!   flags set for ever (two servers that both expired one lease would each refuse the other's
+//!   EXPIRED, and neither could ever free it). The lab's failover demo showed exactly that
+//!   storm before this rule.
 //! * Received PENDING-FREE is treated as the FREE / FREE-BACKUP column and a local
 //!   PENDING-FREE as the FREE / FREE-BACKUP row: the RFC's table has neither, and PENDING-FREE
 //!   is the transient on the way to FREE / FREE-BACKUP (§1.9).
@@ -189,6 +193,13 @@ pub fn resolve(
     let Some(local) = local else {
         return Resolution::Accept;
     };
+    // OPEN-6: what we already hold is acknowledged, not refused (module doc).
+    if local.status == received.status
+        && local.client == received.client
+        && update_time(received).roughly_equal(local_time(local))
+    {
+        return Resolution::Accept;
+    }
     let rule = match (local.status, received.status) {
         (B::Active, B::Active) => Rule::Accept3,
         (B::Active, B::Expired | B::Free | B::FreeBackup | B::PendingFree) => Rule::Time1,

@@ -66,10 +66,10 @@ fn check(cell: &str, rule: Rule, l: BindingStatus, r: BindingStatus) {
                 OUTDATED,
             ),
             (
-                "equal within 5 s",
+                "equal within 5 s, another client",
                 PRI,
                 3000,
-                received(r, A, Some(2005), 2005),
+                received(r, OTHER, Some(2005), 2005),
                 OUTDATED,
             ),
         ],
@@ -308,4 +308,32 @@ fn reject_reasons_and_status_values() {
             Err(PeerMisbehaved::UnknownBindingStatus(bad))
         );
     }
+}
+
+#[test]
+fn an_update_saying_what_we_hold_is_accepted() {
+    // OPEN-6: same status, same client, equal times (±5 s): acknowledged, not refused, in every
+    // status; a different client or a different status with equal times is still outdated.
+    for st in [
+        B::Active,
+        B::Expired,
+        B::Released,
+        B::Abandoned,
+        B::Reset,
+        B::Free,
+    ] {
+        let l = local(st);
+        let same = received(st, A, Some(2003), 2003);
+        assert_eq!(
+            resolve(PRI, FoTime(3000), Some(&l), &same),
+            Resolution::Accept,
+            "{st:?}"
+        );
+    }
+    let l = local(B::Expired);
+    let other_status = received(B::Released, A, Some(2003), 2003);
+    assert_eq!(
+        resolve(PRI, FoTime(3000), Some(&l), &other_status),
+        OUTDATED
+    );
 }
