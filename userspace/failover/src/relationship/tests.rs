@@ -497,9 +497,9 @@ fn auto_partner_down_fires_only_when_configured() {
     assert_eq!(p.state(0), ServerState::CommunicationsInterrupted);
 }
 
-#[test]
-fn empty_store_restart_resyncs_everything_with_updreqall() {
-    // R51: the primary loses its storage; the secondary, in PARTNER-DOWN, has everything.
+/// A NORMAL pair where the primary granted ten bindings, then the link was cut and the
+/// operator put the secondary into PARTNER-DOWN.
+fn secondary_alone_with_ten_bindings() -> Pair {
     let mut p = normal_pair();
     let now = p.now();
     for k in 0..10 {
@@ -510,6 +510,13 @@ fn empty_store_restart_resyncs_everything_with_updreqall() {
     let now = p.now();
     p.sides[1].rel.handle_partner_down(now);
     p.drive();
+    p
+}
+
+#[test]
+fn empty_store_restart_resyncs_everything_with_updreqall() {
+    // R51: the primary loses its storage; the secondary, in PARTNER-DOWN, has everything.
+    let mut p = secondary_alone_with_ten_bindings();
     assert_eq!(p.state(1), ServerState::PartnerDown);
     for k in 10..15 {
         p.sides[1].grant(now, k);
@@ -539,16 +546,7 @@ fn empty_store_restart_resyncs_everything_with_updreqall() {
 fn an_interrupted_updreqall_is_asked_again_in_full() {
     // The first answer is cut short; the recovering server now has a record of the partner,
     // but asking only for the unacknowledged rest would lose the remainder.
-    let mut p = normal_pair();
-    let now = p.now();
-    for k in 0..10 {
-        p.sides[0].grant(now, k);
-    }
-    p.drive();
-    p.cut();
-    let now = p.now();
-    p.sides[1].rel.handle_partner_down(now);
-    p.drive();
+    let mut p = secondary_alone_with_ten_bindings();
     p.advance(5_000);
     p.sides[1].hold_collect = true;
     p.restart(0, false);

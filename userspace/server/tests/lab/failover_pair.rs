@@ -258,55 +258,29 @@ fn failover_impostors_are_refused_and_clients_are_still_served() {
         "COMMUNICATIONS-INTERRUPTED",
         Duration::from_secs(30),
     );
-    let certs = &run.certs;
-    let mut params = run.lab.server_params();
-    params.lifetimes = Lifetimes::FAILOVER_SHORT;
-    params.pd_lifetimes = Lifetimes::FAILOVER_SHORT;
     // 1. From the primary's address, a certificate the secondary's CA never signed.
-    let rogue = LabTls::with(&certs.rogue_primary, certs.ca.clone(), None);
+    let rogue = LabTls::with(&run.certs.rogue_primary, run.certs.ca.clone(), None);
     let fo = run.lab.failover_params(FailoverRole::Primary, rogue);
-    let d1 = dir.path().join("rogue-cert");
-    std::fs::create_dir_all(&d1).unwrap();
-    let mut impostor =
-        Subject::start_failover(run.lab.primary(), &params, &fo, &d1, tandemd()).unwrap();
-    wait_for("the TLS refusal", Duration::from_secs(30), || {
-        run.secondary
-            .log()
-            .contains("TLS: invalid peer certificate")
-            .then_some(())
-    })
-    .unwrap_or_else(|e| {
-        panic!(
-            "{e:#}
-{}",
-            log_tail(&run.secondary)
-        )
-    });
-    impostor.kill9().unwrap();
+    impostor(
+        &run,
+        &fo,
+        dir.path(),
+        "rogue-cert",
+        "TLS: invalid peer certificate",
+    );
     // 2. The right certificates, the wrong relationship name.
     let mut fo = run.lab.failover_params(
         FailoverRole::Primary,
         LabTls::from_certs(&run.certs, FailoverRole::Primary),
     );
     fo.name = "someone-else".to_owned();
-    let d2 = dir.path().join("wrong-name");
-    std::fs::create_dir_all(&d2).unwrap();
-    let mut impostor =
-        Subject::start_failover(run.lab.primary(), &params, &fo, &d2, tandemd()).unwrap();
-    wait_for("the CONNECT refusal", Duration::from_secs(30), || {
-        run.secondary
-            .log()
-            .contains("CONNECT names no relationship")
-            .then_some(())
-    })
-    .unwrap_or_else(|e| {
-        panic!(
-            "{e:#}
-{}",
-            log_tail(&run.secondary)
-        )
-    });
-    impostor.kill9().unwrap();
+    impostor(
+        &run,
+        &fo,
+        dir.path(),
+        "wrong-name",
+        "CONNECT names no relationship",
+    );
     // The secondary never left COMMUNICATIONS-INTERRUPTED and still serves a new client.
     let (state, _) = fo_state(&run.secondary).unwrap();
     assert_eq!(state, "COMMUNICATIONS-INTERRUPTED");
@@ -355,6 +329,28 @@ fn failover_orderly_stop_disconnects_and_exits() {
         "{}",
         log_tail(&run.secondary)
     );
+}
+
+/// Runs a would-be primary with `fo` in the primary's namespace until the secondary logs
+/// `refusal`, then kills it.
+fn impostor(
+    run: &Running,
+    fo: &tandem_lab::FailoverParams,
+    dir: &std::path::Path,
+    name: &str,
+    refusal: &str,
+) {
+    let mut params = run.lab.server_params();
+    params.lifetimes = Lifetimes::FAILOVER_SHORT;
+    params.pd_lifetimes = Lifetimes::FAILOVER_SHORT;
+    let sub = dir.join(name);
+    std::fs::create_dir_all(&sub).unwrap();
+    let mut s = Subject::start_failover(run.lab.primary(), &params, fo, &sub, tandemd()).unwrap();
+    wait_for(refusal, Duration::from_secs(30), || {
+        run.secondary.log().contains(refusal).then_some(())
+    })
+    .unwrap_or_else(|e| panic!("{e:#}\n{}", log_tail(&run.secondary)));
+    s.kill9().unwrap();
 }
 
 /// SIGUSR1: the operator declares the partner down (R54).
