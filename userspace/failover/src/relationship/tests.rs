@@ -518,6 +518,7 @@ fn empty_store_restart_resyncs_everything_with_updreqall() {
     // R51: the primary loses its storage; the secondary, in PARTNER-DOWN, has everything.
     let mut p = secondary_alone_with_ten_bindings();
     assert_eq!(p.state(1), ServerState::PartnerDown);
+    let now = p.now();
     for k in 10..15 {
         p.sides[1].grant(now, k);
     }
