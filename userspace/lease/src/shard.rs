@@ -22,6 +22,9 @@ struct Pool {
     def: PoolDef,
     map: PoolMap,
     slice: Slice,
+    /// In PARTNER-DOWN after the MCLT: this shard's slice of the partner's half, opened by
+    /// [`Shard::open_partner_half`] (RFC 8156 §8.4.1; OPEN-2).
+    partner: Option<Slice>,
 }
 
 /// The bindings of the clients whose DUID hashes to this shard, plus this shard's slice of every
@@ -66,6 +69,7 @@ impl Shard {
                     def: def.clone(),
                     map,
                     slice,
+                    partner: None,
                 }
             })
             .collect();
@@ -180,8 +184,13 @@ impl Shard {
 
     fn find_in(&mut self, p: usize) -> Option<Resource> {
         let pl = &mut self.pools[p];
-        let j = pl.slice.find_free()?;
-        pl.map.resource_at(pl.slice.global(j))
+        if let Some(j) = pl.slice.find_free() {
+            return pl.map.resource_at(pl.slice.global(j));
+        }
+        // Our own half is exhausted: the partner's, when PARTNER-DOWN opened it.
+        let partner = pl.partner.as_mut()?;
+        let j = partner.find_free()?;
+        pl.map.resource_at(partner.global(j))
     }
 
     /// Probes spent searching for free indexes in `pool` (diagnostics; bounded per call).
@@ -419,11 +428,16 @@ impl Shard {
             return;
         }
         for p in &mut self.pools {
-            if let Some(j) = p.map.index_of(r).and_then(|i| p.slice.local(i)) {
-                if used {
-                    p.slice.set_used(j);
-                } else {
-                    p.slice.set_free(j);
+            let Some(i) = p.map.index_of(r) else {
+                continue;
+            };
+            for slice in std::iter::once(&mut p.slice).chain(p.partner.as_mut()) {
+                if let Some(j) = slice.local(i) {
+                    if used {
+                        slice.set_used(j);
+                    } else {
+                        slice.set_free(j);
+                    }
                 }
             }
         }

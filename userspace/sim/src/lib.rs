@@ -7,6 +7,11 @@
 //! storage crash points, restarts with and without storage, operator partner-down, and clock
 //! skew. After every event it checks the invariants of [`check`]; a seed replays a run exactly.
 //!
+//! The operator is modelled as RFC 8156 §8 requires: "partner down" is declared only when the
+//! partner is really down, and a server is not brought back while its partner is in
+//! PARTNER-DOWN and cannot reach it. (With the partner alive, PARTNER-DOWN lets both serve the
+//! same addresses after the MCLT; the simulator finds that at once if the rule is dropped.)
+//!
 //! `cargo xtask sim --seeds N` runs seeds 0..N; `cargo xtask sim --seed S --verbose` replays one.
 
 #![forbid(unsafe_code)]

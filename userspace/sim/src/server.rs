@@ -393,6 +393,17 @@ impl Server {
     /// acknowledged, or after MCLT in PARTNER-DOWN).
     pub fn tick(&mut self, ms: u64) -> Result<(), Crashed> {
         let now_unix = self.unix(ms);
+        // OPEN-2, as tandemd's control thread does it: the partner's half opens MCLT after
+        // entering PARTNER-DOWN and closes when PARTNER-DOWN ends (one shard: nothing is bound
+        // elsewhere).
+        let (state, since) = self.rel.state();
+        let due = state == tandem_failover::ServerState::PartnerDown
+            && i64::from(self.now(ms).wall.since(since)) >= i64::from(self.rel.mclt_s());
+        match (due, self.shard.partner_half_open(1)) {
+            (true, false) => self.shard.open_partner_half(1, &[]),
+            (false, true) => self.shard.close_partner_half(1),
+            _ => {}
+        }
         partner::tick(&mut self.shard, &self.engine, now_unix);
         let changed = self.commit()?;
         self.tell_partner(ms, changed);

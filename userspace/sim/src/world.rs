@@ -209,7 +209,11 @@ pub fn run(o: &Options) -> Report {
                         p => servers[server].crash_at = Some(p),
                     }
                 }
-                Fault::PartnerDown { server } if servers[server].alive => {
+                // The operator declares the partner down only when it really is (RFC 8156 §8:
+                // a server in PARTNER-DOWN asserts its partner is not operating).
+                Fault::PartnerDown { server }
+                    if servers[server].alive && !servers[1 - server].alive =>
+                {
                     let state = servers[server].rel.state().0;
                     if state == ServerState::CommunicationsInterrupted {
                         let now = servers[server].now(ms);
@@ -226,8 +230,16 @@ pub fn run(o: &Options) -> Report {
             report.log.push(format!("{ms}: partition healed"));
         }
         for i in 0..2 {
+            // Nor does the operator bring a server back while its partner is in PARTNER-DOWN
+            // and cannot reach it: it would serve (COMMUNICATIONS-INTERRUPTED after STARTUP)
+            // beside a partner that believes it down.
+            let other = &servers[1 - i];
+            let blocked =
+                other.alive && link.cut && other.rel.state().0 == ServerState::PartnerDown;
             if let Some((at, wipe)) = restart_at[i] {
-                if at <= ms {
+                if at <= ms && blocked {
+                    restart_at[i] = Some((ms + 5_000, wipe));
+                } else if at <= ms {
                     if servers[i].alive {
                         // An armed crash that never struck: strike now.
                         servers[i].crash(ms, &mut link);

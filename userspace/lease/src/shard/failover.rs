@@ -61,6 +61,61 @@ impl Shard {
         }
     }
 
+    /// PARTNER-DOWN, MCLT after entering it (RFC 8156 §8.4.1; OPEN-2): once this shard's own
+    /// half of a pool of `subnet_id` is exhausted, allocation continues in its slice of the
+    /// partner's half. `elsewhere` lists resources bound in this server's other shards (this
+    /// shard's own table is checked here); in PARTNER-DOWN no partner update arrives, so that
+    /// snapshot stays complete until [`Shard::close_partner_half`]. Not recorded; no-op for a
+    /// standalone subnet.
+    pub fn open_partner_half(&mut self, subnet_id: u32, elsewhere: &[Resource]) {
+        let Some(role) = self.subnet_failover(subnet_id) else {
+            return;
+        };
+        let other = match role {
+            FoRole::Primary => FoRole::Secondary,
+            _ => FoRole::Primary,
+        };
+        let (shard, count) = (self.shard_id, self.shard_count);
+        for p in self
+            .pools
+            .iter_mut()
+            .filter(|p| p.def.subnet_id == subnet_id)
+        {
+            let mut slice = Slice::new(subspace(&p.map, Some(other)), shard, count);
+            let in_use = self
+                .table
+                .keys()
+                .chain(self.reserved.iter())
+                .chain(self.foreign.iter())
+                .chain(elsewhere.iter());
+            for r in in_use {
+                if let Some(j) = p.map.index_of(r).and_then(|i| slice.local(i)) {
+                    slice.set_used(j);
+                }
+            }
+            p.partner = Some(slice);
+        }
+    }
+
+    /// The partner's half of `subnet_id`'s pools is closed again (the partner is back, or
+    /// PARTNER-DOWN ended). Not recorded.
+    pub fn close_partner_half(&mut self, subnet_id: u32) {
+        for p in self
+            .pools
+            .iter_mut()
+            .filter(|p| p.def.subnet_id == subnet_id)
+        {
+            p.partner = None;
+        }
+    }
+
+    /// Is the partner's half of `subnet_id` open?
+    pub fn partner_half_open(&self, subnet_id: u32) -> bool {
+        self.pools
+            .iter()
+            .any(|p| p.def.subnet_id == subnet_id && p.partner.is_some())
+    }
+
     /// Rebuilds the slices of the subnet's pools for `role` and marks what is in use.
     fn reslice(&mut self, subnet_id: u32, role: Option<FoRole>) {
         let (shard, count) = (self.shard_id, self.shard_count);
@@ -70,6 +125,7 @@ impl Shard {
             .filter(|p| p.def.subnet_id == subnet_id)
         {
             p.slice = Slice::new(subspace(&p.map, role), shard, count);
+            p.partner = None;
             let size = p.map.size();
             let (Some(lo), Some(hi)) = (
                 p.map.resource_at(0),

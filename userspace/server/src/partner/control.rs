@@ -24,7 +24,9 @@ use tandem_failover::binding::{
     decode_bndreply, decode_bndupd, encode_bndreply, reject_reply, reply_encoded_len,
     BindingUpdate, UpdateKey,
 };
-use tandem_failover::{Alarm, FoTime, Millis, Now, Relationship, RelationshipEvent as Event, Role};
+use tandem_failover::{
+    Alarm, FoTime, Millis, Now, Relationship, RelationshipEvent as Event, Role, ServerState,
+};
 use tandem_wire::failover::FailoverMessage;
 use tandem_wire::{MessageType, OptionCode, Xid};
 use tracing::{debug, error, info, warn};
@@ -98,6 +100,17 @@ struct Rel {
     /// The running collection: its epoch and how many workers have not finished.
     collecting: Option<(u64, usize)>,
     shut_down: bool,
+    /// The partner's half of the pools in PARTNER-DOWN (RFC 8156 §8.4.1; OPEN-2).
+    partner_half: PartnerHalf,
+}
+
+/// Where opening the partner's half stands.
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum PartnerHalf {
+    Closed,
+    /// Asking every worker what it has bound: epoch, workers left, what they said.
+    Collecting(u64, usize, Vec<tandem_lease::Resource>),
+    Open,
 }
 
 /// The control thread (module doc).
@@ -173,6 +186,7 @@ impl Control {
                 unpersisted: None,
                 collecting: None,
                 shut_down: false,
+                partner_half: PartnerHalf::Closed,
             });
         }
         control.publish_status();
@@ -239,6 +253,7 @@ impl Control {
                 self.rels[i].rel.handle_timeout(now);
             }
             self.retry_persist(now, i);
+            self.partner_half(now, i);
         }
         self.expire_handshakes(now);
         for i in 0..self.rels.len() {
@@ -312,7 +327,7 @@ impl Control {
                             return;
                         };
                         let worker = self.worker_of_key(&settled.key);
-                        self.to_worker(
+                        self.send_to_worker(
                             worker,
                             ToWorker::Acked {
                                 rel: i,
@@ -332,7 +347,7 @@ impl Control {
                 let epoch = self.epoch;
                 self.rels[i].collecting = Some((epoch, self.workers.len()));
                 for w in 0..self.workers.len() {
-                    self.to_worker(w, ToWorker::Collect { rel: i, all, epoch });
+                    self.send_to_worker(w, ToWorker::Collect { rel: i, all, epoch });
                 }
                 if self.workers.is_empty() {
                     self.rels[i].rel.handle_collected(now);
@@ -376,7 +391,7 @@ impl Control {
         match decode_bndupd(&msg) {
             Ok(update) => {
                 let worker = self.worker_of_key(&update.key());
-                self.to_worker(
+                self.send_to_worker(
                     worker,
                     ToWorker::Apply {
                         rel: i,
@@ -447,11 +462,78 @@ impl Control {
                     }
                 }
             }
+            ToControl::Bound {
+                rel,
+                epoch,
+                resources,
+            } => self.on_bound(rel, epoch, resources),
             ToControl::Resync { rel } => {
                 if rel < self.rels.len() {
                     self.on_rel_event(now, rel, Event::CollectUpdates { all: false });
                 }
             }
+        }
+    }
+
+    /// OPEN-2: MCLT after entering PARTNER-DOWN, the partner's half of the pools opens for
+    /// new clients once ours is exhausted; anything bound in any shard stays excluded. It
+    /// closes when PARTNER-DOWN ends (RFC 8156 §8.4.1).
+    fn partner_half(&mut self, now: Now, i: usize) {
+        let (state, since) = self.rels[i].rel.state();
+        let mclt = i64::from(self.rels[i].rel.mclt_s());
+        let due = state == ServerState::PartnerDown && i64::from(now.wall.since(since)) >= mclt;
+        match (&self.rels[i].partner_half, due) {
+            (PartnerHalf::Closed, true) => {
+                self.epoch += 1;
+                let epoch = self.epoch;
+                self.rels[i].partner_half =
+                    PartnerHalf::Collecting(epoch, self.workers.len(), Vec::new());
+                info!(relationship = %self.rels[i].setup.name, "PARTNER-DOWN for the MCLT: opening the partner's half of the pools");
+                for w in 0..self.workers.len() {
+                    self.send_to_worker(w, ToWorker::BoundIn { rel: i, epoch });
+                }
+            }
+            (PartnerHalf::Collecting(..) | PartnerHalf::Open, false) => {
+                self.rels[i].partner_half = PartnerHalf::Closed;
+                for w in 0..self.workers.len() {
+                    self.send_to_worker(
+                        w,
+                        ToWorker::PartnerHalf {
+                            rel: i,
+                            elsewhere: None,
+                        },
+                    );
+                }
+            }
+            _ => {}
+        }
+    }
+
+    fn on_bound(&mut self, rel: usize, epoch: u64, resources: Vec<tandem_lease::Resource>) {
+        let Some(r) = self.rels.get_mut(rel) else {
+            return;
+        };
+        let PartnerHalf::Collecting(e, left, acc) = &mut r.partner_half else {
+            return;
+        };
+        if *e != epoch {
+            return;
+        }
+        acc.extend(resources);
+        *left = left.saturating_sub(1);
+        if *left > 0 {
+            return;
+        }
+        let list = Arc::new(std::mem::take(acc));
+        r.partner_half = PartnerHalf::Open;
+        for w in 0..self.workers.len() {
+            self.send_to_worker(
+                w,
+                ToWorker::PartnerHalf {
+                    rel,
+                    elsewhere: Some(list.clone()),
+                },
+            );
         }
     }
 
@@ -704,7 +786,7 @@ impl Control {
         shard as usize
     }
 
-    fn to_worker(&mut self, w: usize, msg: ToWorker) {
+    fn send_to_worker(&mut self, w: usize, msg: ToWorker) {
         if !self.backlog.is_empty() {
             self.backlog.push((w, msg));
             return;
@@ -759,7 +841,7 @@ impl Control {
     fn broadcast_view(&mut self) {
         let view = Arc::new(self.view());
         for w in 0..self.workers.len() {
-            self.to_worker(w, ToWorker::View(view.clone()));
+            self.send_to_worker(w, ToWorker::View(view.clone()));
         }
     }
 

@@ -32,6 +32,15 @@ pub(crate) enum ToWorker {
     Collect { rel: usize, all: bool, epoch: u64 },
     /// The relationships' states changed: what the engine may answer and grant (R47, R29).
     View(Arc<super::view::View>),
+    /// PARTNER-DOWN for the MCLT: report every resource this shard has bound in the
+    /// relationship's subnets ([`ToControl::Bound`]), so the partner's half can be opened.
+    BoundIn { rel: usize, epoch: u64 },
+    /// Open the partner's half of the relationship's pools, excluding `elsewhere` (bound in
+    /// some shard), or close it (`None`) (RFC 8156 §8.4.1; OPEN-2).
+    PartnerHalf {
+        rel: usize,
+        elsewhere: Option<Arc<Vec<tandem_lease::Resource>>>,
+    },
 }
 
 /// Worker → control thread.
@@ -49,4 +58,10 @@ pub(crate) enum ToControl {
     Collected { rel: usize, epoch: u64 },
     /// The worker could not queue some updates (queue full): collect the flagged ones again.
     Resync { rel: usize },
+    /// The answer to [`ToWorker::BoundIn`].
+    Bound {
+        rel: usize,
+        epoch: u64,
+        resources: Vec<tandem_lease::Resource>,
+    },
 }

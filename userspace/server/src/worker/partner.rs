@@ -181,10 +181,7 @@ impl Ctx {
 
     /// Handles every message from the control thread.
     pub(super) fn drain_control(&mut self, now: u64) {
-        loop {
-            let Some(msg) = self.fo.as_ref().and_then(|fo| fo.inbox.try_recv().ok()) else {
-                break;
-            };
+        while let Some(msg) = self.fo.as_ref().and_then(|fo| fo.inbox.try_recv().ok()) {
             match msg {
                 ToWorker::View(view) => self.set_view(&view),
                 ToWorker::Apply { rel, xid, update } => {
@@ -211,6 +208,45 @@ impl Ctx {
                     self.record_changes();
                 }
                 ToWorker::Collect { rel, all, epoch } => self.collect(rel, all, epoch, now),
+                ToWorker::BoundIn { rel, epoch } => {
+                    let Some(fo) = &self.fo else { continue };
+                    let subnets = fo
+                        .view
+                        .get(rel)
+                        .map(|r| r.subnets.clone())
+                        .unwrap_or_default();
+                    let resources = self
+                        .shard
+                        .leases()
+                        .filter(|l| subnets.contains(&l.subnet_id))
+                        .map(|l| l.resource)
+                        .collect();
+                    fo.tell_surely(ToControl::Bound {
+                        rel,
+                        epoch,
+                        resources,
+                    });
+                }
+                ToWorker::PartnerHalf { rel, elsewhere } => {
+                    let Some(fo) = &self.fo else { continue };
+                    let subnets = fo
+                        .view
+                        .get(rel)
+                        .map(|r| r.subnets.clone())
+                        .unwrap_or_default();
+                    for subnet in subnets {
+                        match &elsewhere {
+                            Some(list) => self.shard.open_partner_half(subnet, list),
+                            None => self.shard.close_partner_half(subnet),
+                        }
+                    }
+                    debug!(
+                        worker = self.id,
+                        rel,
+                        open = elsewhere.is_some(),
+                        "partner's half"
+                    );
+                }
             }
         }
         if std::mem::take(&mut self.fo_resync) {

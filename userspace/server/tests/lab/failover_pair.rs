@@ -48,10 +48,22 @@ pub(crate) fn start_pair(dir: &std::path::Path) -> Running {
 
 /// A pair, with mutual TLS or (`tls` false) plain TCP as configured explicitly.
 pub(crate) fn start_pair_with(dir: &std::path::Path, tls: bool) -> Running {
+    start_pair_pool(dir, tls, None)
+}
+
+/// A pair whose address pool is `pool` (first, last) instead of the standard one.
+pub(crate) fn start_pair_pool(
+    dir: &std::path::Path,
+    tls: bool,
+    pool: Option<(Ipv6Addr, Ipv6Addr)>,
+) -> Running {
     tandem_lab::preflight().expect("lab preflight");
     let lab = Pair::new().unwrap();
     let certs = write_lab_pair(&dir.join("tls")).unwrap();
     let mut params = lab.server_params();
+    if let Some(p) = pool {
+        params.pool = p;
+    }
     params.lifetimes = Lifetimes::FAILOVER_SHORT;
     params.pd_lifetimes = Lifetimes::FAILOVER_SHORT;
     params.workers = 2;
@@ -461,4 +473,38 @@ fn failover_partner_link_decodes_cleanly_in_tshark() {
         println!("shared/tools/fo6.lua: {theirs:?}");
         assert_eq!(theirs.malformed_frames, 0);
     }
+}
+
+#[test]
+#[ignore = "lab: needs root and the Debian packages; run by cargo xtask test"]
+fn failover_survivor_serves_the_whole_pool_after_partner_down_and_the_mclt() {
+    // 16 addresses: the secondary's own half is the 8 even ones. The primary dies; the
+    // operator declares it down; after the MCLT (30 s) the survivor also hands out the
+    // primary's odd half (RFC 8156 §8.4.1; OPEN-2).
+    let dir = TestDir::new("failover-whole-pool");
+    let first: Ipv6Addr = "2001:db8:1::1000".parse().unwrap();
+    let last: Ipv6Addr = "2001:db8:1::100f".parse().unwrap();
+    let mut run = start_pair_pool(dir.path(), true, Some((first, last)));
+    run.primary.kill9().unwrap();
+    wait_state(
+        &run.secondary,
+        "COMMUNICATIONS-INTERRUPTED",
+        Duration::from_secs(30),
+    );
+    partner_down(&run.secondary);
+    wait_state(&run.secondary, "PARTNER-DOWN", Duration::from_secs(10));
+    std::thread::sleep(Duration::from_secs(34));
+    let p = Perfdhcp::new(CLIENT_IF, 4, 14, 14);
+    let report = p.run(&run.lab.clients, dir.path(), "perfdhcp").unwrap();
+    println!("perfdhcp {}\n{report}", p.args().join(" "));
+    let store = bound(&run.secondary.leases().unwrap());
+    let odd = store
+        .keys()
+        .filter(|(a, _)| a.octets()[15] & 1 == 1)
+        .count();
+    let even = store.len() - odd;
+    println!("secondary's store: {even} even and {odd} odd addresses bound");
+    assert_eq!(even, 8, "its own half first, all of it");
+    assert!(odd >= 4, "then the partner's half: {odd}");
+    assert!(report.exchange("REQUEST-REPLY").unwrap().received >= 12);
 }

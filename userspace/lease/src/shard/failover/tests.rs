@@ -514,3 +514,47 @@ proptest! {
         }
     }
 }
+
+#[test]
+fn partner_down_opens_the_partner_half_only_when_ours_is_exhausted() {
+    // OPEN-2: in PARTNER-DOWN after the MCLT the secondary, its even addresses all bound, goes
+    // on with the primary's odd ones, skipping what this shard or another one has bound.
+    let mut s = failover_shard(FoRole::Secondary);
+    let pool = PoolId(1);
+    let bound_elsewhere = addr(1);
+    let mut own = Vec::new();
+    while let Some(r) = s.allocate(pool, None, 1000) {
+        assert_eq!(
+            r.addr.octets()[15] & 1,
+            0,
+            "only even before the partner half opens"
+        );
+        s.bind(lease(r, &[7, own.len() as u8], 1000, 300));
+        own.push(r);
+    }
+    assert_eq!(own.len(), 32);
+    // The partner's client in this shard's table, and one bound in another shard.
+    s.apply_partner(lease(addr(3), b"partner", 900, 300));
+    s.open_partner_half(SUBNET, &[bound_elsewhere]);
+    assert!(s.partner_half_open(SUBNET));
+    let mut theirs = Vec::new();
+    while let Some(r) = s.allocate(pool, None, 1000) {
+        assert_eq!(r.addr.octets()[15] & 1, 1, "the partner's half");
+        assert!(r != bound_elsewhere && r != addr(3), "{r:?} is bound");
+        s.bind(lease(r, &[8, theirs.len() as u8], 1000, 300));
+        theirs.push(r);
+    }
+    assert_eq!(theirs.len(), 30, "32 odd addresses less the two bound");
+    // A released own address stays held until the partner acks (R46); closing the partner
+    // half leaves nothing to allocate.
+    s.release(&own[0], 1100);
+    s.close_partner_half(SUBNET);
+    assert!(!s.partner_half_open(SUBNET));
+    assert_eq!(
+        s.allocate(pool, None, 1100),
+        None,
+        "own half full, partner half closed"
+    );
+    // Another subnet is untouched.
+    assert!(!s.partner_half_open(OTHER_SUBNET));
+}

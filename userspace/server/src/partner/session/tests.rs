@@ -28,7 +28,7 @@ impl Ca {
     fn settings(
         &self,
         names: &[&str],
-        trusted: &Ca,
+        trusted: &Self,
         partner_name: Option<&str>,
     ) -> Arc<TlsSettings> {
         let p = CertificateParams::new(names.iter().map(|s| s.to_string()).collect::<Vec<_>>())
