@@ -38,11 +38,13 @@
 //!   UPDREQALL / UPDDONE for recovery and conflict resolution, auto-partner-down, alarms, and
 //!   the flush-then-DISCONNECT shutdown.
 //!
-//! # What is not here yet
+//! # Where the rest lives
 //!
-//! STARTTLS (R15) is the shell's (rustls before the first byte reaches the endpoint); several
-//! relationships are several [`relationship::Relationship`] values selected by the shell
-//! (R7, R9); POOLREQ / POOLRESP prefix rebalancing is the next increment.
+//! STARTTLS and TLS (R15) are the shell's (tandemd's partner sessions run rustls before the
+//! first byte reaches the endpoint); several relationships are several
+//! [`relationship::Relationship`] values, selected by the shell from the CONNECT's name (R7,
+//! R9). POOLREQ is answered with POOLRESP here; the proportional prefix rebalancing behind it
+//! is not built yet.
 //!
 //! # Errors
 //!
