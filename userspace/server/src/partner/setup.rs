@@ -59,6 +59,10 @@ pub(crate) fn relationships(fo: &Failover) -> anyhow::Result<Vec<RelSetup>> {
             config.startup_timer = Millis::from_s(r.startup_timer_s);
             config.auto_partner_down = r.auto_partner_down_s.map(Millis::from_s);
             config.update_request_timeout = Millis::from_s(r.update_request_timeout_s);
+            // One entry per client at most (updates coalesce by client), so the store's size
+            // bounds the queue: a full UPDREQALL answer of a million clients must fit whole, or
+            // the overflow path (which re-collects only flagged leases) would cut it short.
+            config.queue_capacity = usize::MAX;
             let tls = match &r.tls {
                 Tls::Mutual {
                     cert,
