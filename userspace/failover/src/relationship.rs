@@ -64,11 +64,13 @@ pub struct RelationshipConfig {
     pub commission_partner_down: bool,
     /// Most keys waiting in the lazy-update queue.
     pub queue_capacity: usize,
+    /// How long sent BNDUPDs may go without any BNDREPLY before the connection is dropped.
+    pub unacked_limit: Millis,
 }
 
 impl RelationshipConfig {
     /// Defaults: STARTUP 10 s, no auto-partner-down, 60 s UPDDONE wait, 30 s lazy pass,
-    /// no commissioning, 65,536 queued keys.
+    /// no commissioning, 65,536 queued keys, 60 s for unanswered BNDUPDs.
     pub fn new(connection: Config) -> Self {
         Self {
             connection,
@@ -78,6 +80,7 @@ impl RelationshipConfig {
             lazy_pass_interval: Millis(30_000),
             commission_partner_down: false,
             queue_capacity: 65_536,
+            unacked_limit: Millis(60_000),
         }
     }
 }
@@ -92,6 +95,10 @@ pub enum Alarm {
     ResolutionInterrupted,
     /// The partner rejected an update [`crate::lazy::MAX_ATTEMPTS`] times.
     UpdateGivenUp,
+    /// BNDUPDs went unanswered for [`RelationshipConfig::unacked_limit`]: the connection is
+    /// dropped and the updates go again on the next one (RFC 8156 §8 allows COMMUNICATIONS-
+    /// INTERRUPTED for this).
+    UpdatesUnacked,
 }
 
 /// What the shell must do or learn.
@@ -174,6 +181,8 @@ enum Timer {
     LazyPass = 4,
     OperatingTime = 5,
     ShutdownFlush = 6,
+    /// BNDUPDs sent and no BNDREPLY for this long (RFC 8156 §8, NORMAL: "MAY").
+    Unacked = 7,
 }
 
 /// Counters for status and metrics.
@@ -217,7 +226,7 @@ pub struct Relationship<U: LazyUpdate> {
     /// A state change waits for `handle_persisted` before STATE goes out.
     unannounced: bool,
     shutting_down: bool,
-    timers: [Option<Millis>; 7],
+    timers: [Option<Millis>; 8],
     events: VecDeque<Event<U::Key, U>>,
     stats: RelationshipStats,
     /// `given_up` count already alarmed.
@@ -273,7 +282,7 @@ impl<U: LazyUpdate> Relationship<U> {
             outbox: VecDeque::new(),
             unannounced: false,
             shutting_down: false,
-            timers: [None; 7],
+            timers: [None; 8],
             events: VecDeque::new(),
             stats: RelationshipStats::default(),
             alarmed_given_up: 0,
@@ -440,6 +449,14 @@ impl<U: LazyUpdate> Relationship<U> {
                 now.mono.add_ms(OPERATING_TIME_INTERVAL.0),
             );
         }
+        if self.take(Timer::Unacked, now) && self.queue.in_flight_len() > 0 {
+            tracing::warn!(
+                unacked = self.queue.in_flight_len(),
+                "binding updates unanswered too long; dropping the partner connection"
+            );
+            self.events.push_back(Event::Alarm(Alarm::UpdatesUnacked));
+            self.endpoint.handle_abort(now);
+        }
         if self.take(Timer::ShutdownFlush, now) && self.shutting_down {
             self.endpoint.handle_shutdown(now);
         }
@@ -478,6 +495,9 @@ impl<U: LazyUpdate> Relationship<U> {
             Some(n) => {
                 self.queue.sent(window, xid);
                 self.endpoint.note_sent(now);
+                if self.timers[Timer::Unacked as usize].is_none() {
+                    self.set(Timer::Unacked, now.mono.add_ms(self.cfg.unacked_limit.0));
+                }
                 Some(n)
             }
             None => {

@@ -49,6 +49,7 @@ impl<U: LazyUpdate> Relationship<U> {
                 }
                 ConnEvent::CommunicationsFailed => {
                     self.comms_ok_pending = false;
+                    self.stop(Timer::Unacked);
                     self.queue.requeue_in_flight();
                     self.outbox.clear();
                     self.answering = None;

@@ -78,6 +78,8 @@ struct Side {
     held: Option<PersistedState>,
     /// Do not call `handle_collected` (an answer to UPDREQ never completes).
     hold_collect: bool,
+    /// Never answer the partner's BNDUPDs.
+    hold_replies: bool,
     open: bool,
     /// BNDUPDs this side sent (types of every frame, in order).
     sent_types: Vec<MessageType>,
@@ -113,6 +115,7 @@ impl Side {
             hold_persist: false,
             held: None,
             hold_collect: false,
+            hold_replies: false,
             open: false,
             sent_types: Vec::new(),
             max_in_flight_seen: 0,
@@ -248,6 +251,7 @@ impl Pair {
                     side.rel.handle_collected(now);
                 }
             }
+            Event::BindingUpdate { .. } if self.sides[i].hold_replies => {}
             Event::BindingUpdate { xid, frame } => {
                 let m = FailoverMessage::new_checked(&frame).unwrap();
                 let toy = toy_of(&m);
@@ -736,4 +740,35 @@ fn a_protocol_error_drops_the_connection_and_the_primary_redials() {
     p.advance(5_000);
     assert_eq!(p.state(0), ServerState::Normal);
     assert_eq!(p.state(1), ServerState::Normal);
+}
+
+#[test]
+fn updates_unanswered_too_long_drop_the_connection_and_go_again() {
+    // RFC 8156 §8 (NORMAL: BNDUPDs unacked too long may end comms): a partner that stays
+    // connected but never answers gets the connection dropped after 60 s, with an alarm; the
+    // update goes again on the next connection.
+    let mut p = normal_pair();
+    p.sides[1].hold_replies = true;
+    let now = p.now();
+    p.sides[0].grant(now, 42);
+    p.advance(59_000);
+    assert!(!p.sides[0]
+        .events
+        .contains(&Event::Alarm(Alarm::UpdatesUnacked)));
+    assert!(!p.sides[1].store.contains_key(&42));
+    // The partner recovers; the connection is dropped at 60 s and the update goes again.
+    p.sides[1].hold_replies = false;
+    p.advance(12_000);
+    assert!(p.sides[0]
+        .events
+        .contains(&Event::Alarm(Alarm::UpdatesUnacked)));
+    assert_eq!(p.state(0), ServerState::Normal);
+    assert!(
+        p.sides[1].store.contains_key(&42),
+        "sent again and answered: {:?} {:?} {:?}",
+        p.sides[0].states,
+        p.sides[1].states,
+        &p.sides[0].sent_types[p.sides[0].sent_types.len().saturating_sub(12)..]
+    );
+    assert!(p.sides[0].store.values().all(|(_, flagged)| !flagged));
 }

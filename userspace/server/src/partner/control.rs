@@ -374,6 +374,11 @@ impl Control {
                     "the partner rejected a binding update three times; it is re-sent with the \
                      next update request"
                 ),
+                Alarm::UpdatesUnacked => warn!(
+                    relationship = %name,
+                    message_id = "TANDEM_FO_UPDATES_UNACKED",
+                    "the partner left binding updates unanswered too long; reconnecting"
+                ),
                 _ => warn!(relationship = %name, alarm = ?a, "failover alarm"),
             },
             Event::PeerError(e) => {
