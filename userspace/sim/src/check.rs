@@ -38,11 +38,14 @@ pub enum Violation {
     NotConverged(String),
 }
 
+/// A binding acknowledged as ACTIVE: its client and until when (Unix s).
+pub type AckedActive = (Vec<u8>, u64);
+
 /// Bindings each server acknowledged to its partner as ACTIVE, by address: (DUID, valid until
 /// Unix s). A later acknowledged update for the address replaces or removes the entry.
 #[derive(Debug, Default)]
 pub struct Ledger {
-    pub acked_by: [HashMap<Ipv6Addr, (Vec<u8>, u64)>; 2],
+    pub acked_by: [HashMap<(Ipv6Addr, u8), AckedActive>; 2],
     /// When each server was put into PARTNER-DOWN by the operator.
     pub partner_down_at: [Option<u64>; 2],
 }
@@ -94,6 +97,18 @@ pub fn always(
     ms: u64,
     _mclt_s: u32,
 ) -> Result<(), Violation> {
+    let mut prefixes: HashMap<(Ipv6Addr, u8), usize> = HashMap::new();
+    for (i, c) in clients.iter().enumerate() {
+        if let Some(p) = c.holding_pd(ms) {
+            if let Some(&j) = prefixes.get(&p) {
+                return Err(Violation::DoubleBinding {
+                    addr: p.0,
+                    clients: (j, i),
+                });
+            }
+            prefixes.insert(p, i);
+        }
+    }
     let mut holders: HashMap<Ipv6Addr, usize> = HashMap::new();
     for (i, c) in clients.iter().enumerate() {
         if let Some(h) = c.holding(ms) {
@@ -111,12 +126,14 @@ pub fn always(
             continue;
         }
         let now = s.unix(ms);
-        for (addr, (_duid, until)) in &ledger.acked_by[i] {
-            if *until > now + 5 && s.shard.lease(&Resource::address(*addr)).is_none() {
-                return Err(Violation::LostAckedBinding {
-                    server: i,
-                    addr: *addr,
-                });
+        for (&(addr, len), (_duid, until)) in &ledger.acked_by[i] {
+            let r = if len == 128 {
+                Resource::address(addr)
+            } else {
+                Resource::prefix(addr, len)
+            };
+            if *until > now + 5 && s.shard.lease(&r).is_none() {
+                return Err(Violation::LostAckedBinding { server: i, addr });
             }
         }
     }
@@ -154,8 +171,33 @@ pub fn converged(servers: &[Server; 2], ms: u64) -> Result<(), Violation> {
         }
     }
     let now = servers[0].unix(ms);
-    let a = active_bindings(&servers[0].shard, now);
-    let b = active_bindings(&servers[1].shard, now);
+    // An update still on its way (a client released a moment ago) is not a disagreement; one
+    // that has been waiting for more than a minute after the heal is stuck.
+    for s in servers {
+        if let Some(l) = s
+            .shard
+            .tell_partner_leases()
+            .find(|l| l.cltt.max(l.fo.start_time_of_state) + 60 < s.unix(ms))
+        {
+            return Err(Violation::NotConverged(format!(
+                "server {}: the update for {} has waited since {}",
+                s.id,
+                l.resource.addr,
+                l.cltt.max(l.fo.start_time_of_state)
+            )));
+        }
+    }
+    let in_flight: std::collections::HashSet<Ipv6Addr> = servers
+        .iter()
+        .flat_map(|s| s.shard.tell_partner_leases().map(|l| l.resource.addr))
+        .collect();
+    let settled = |m: HashMap<Ipv6Addr, Vec<u8>>| -> HashMap<Ipv6Addr, Vec<u8>> {
+        m.into_iter()
+            .filter(|(a, _)| !in_flight.contains(a))
+            .collect()
+    };
+    let a = settled(active_bindings(&servers[0].shard, now));
+    let b = settled(active_bindings(&servers[1].shard, now));
     for (addr, duid) in &a {
         match b.get(addr) {
             Some(d) if d == duid => {}

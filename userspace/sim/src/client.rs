@@ -6,7 +6,8 @@
 use std::net::{Ipv6Addr, SocketAddrV6};
 
 use tandem_wire::{
-    IaAddr, IaNa, Message, MessageType, OptionCode, StatusCode, StatusCodeOption, Writer, Xid,
+    IaAddr, IaNa, IaPd, IaPrefix, Message, MessageType, OptionCode, StatusCode, StatusCodeOption,
+    Writer, Xid,
 };
 
 use crate::rng::Rng;
@@ -15,6 +16,8 @@ use crate::rng::Rng;
 pub const ALL_DHCP: Ipv6Addr = Ipv6Addr::new(0xff02, 0, 0, 0, 0, 0, 1, 2);
 /// IAID every simulated client uses for its one IA_NA.
 const IAID: u32 = 1;
+/// IAID of its one IA_PD.
+const PD_IAID: u32 = 2;
 /// Retransmission timeout (simplified RFC 8415 §15: fixed, with a retry limit).
 const RETRANS_MS: u64 = 2_000;
 const MAX_TRIES: u8 = 4;
@@ -48,10 +51,14 @@ pub struct Client {
     pub ll: Ipv6Addr,
     phase: Phase,
     pub held: Option<Held>,
+    /// A delegated prefix it holds: (prefix, length, expires at sim ms).
+    pub held_pd: Option<(Ipv6Addr, u8, u64)>,
     /// The server DUID that granted `held`.
     server_id: Vec<u8>,
     /// The address named in the Release being sent (no longer held).
     releasing: Option<Ipv6Addr>,
+    /// The prefix named in it.
+    releasing_pd: Option<(Ipv6Addr, u8)>,
     t1_ms: u64,
     t2_ms: u64,
     xid: u32,
@@ -81,8 +88,10 @@ impl Client {
             ll,
             phase: Phase::Idle,
             held: None,
+            held_pd: None,
             server_id: Vec::new(),
             releasing: None,
+            releasing_pd: None,
             t1_ms: 0,
             t2_ms: 0,
             xid: u32::from(n) << 8,
@@ -90,6 +99,13 @@ impl Client {
             next_ms: start_ms,
             sent_ms: 0,
         }
+    }
+
+    /// The prefix the client holds at `now_ms`, if still valid.
+    pub fn holding_pd(&self, now_ms: u64) -> Option<(Ipv6Addr, u8)> {
+        self.held_pd
+            .filter(|&(_, _, exp)| exp > now_ms)
+            .map(|(a, l, _)| (a, l))
     }
 
     /// The lease the client holds at `now_ms`, if still valid.
@@ -127,6 +143,7 @@ impl Client {
                     self.phase = Phase::Releasing;
                     self.tries = 0;
                     self.releasing = self.held.take().map(|h| h.addr);
+                    self.releasing_pd = self.held_pd.take().map(|(a, l, _)| (a, l));
                     return self.send(now_ms, MessageType::Release);
                 }
                 self.phase = Phase::Renewing;
@@ -225,6 +242,24 @@ impl Client {
             w.end_option(a).ok()?;
         }
         w.end_option(ia).ok()?;
+        let pd = w.begin_option(OptionCode::IaPd).ok()?;
+        w.u32(PD_IAID).ok()?;
+        w.u32(0).ok()?;
+        w.u32(0).ok()?;
+        let named_pd = match t {
+            MessageType::Solicit => None,
+            MessageType::Release => self.releasing_pd,
+            _ => self.held_pd.map(|(a, l, _)| (a, l)),
+        };
+        if let Some((prefix, len)) = named_pd {
+            let p = w.begin_option(OptionCode::IaPrefix).ok()?;
+            w.u32(0).ok()?;
+            w.u32(0).ok()?;
+            w.u8(len).ok()?;
+            w.ipv6(prefix).ok()?;
+            w.end_option(p).ok()?;
+        }
+        w.end_option(pd).ok()?;
         let n = w.finish();
         Some(buf[..n].to_vec())
     }
@@ -244,6 +279,7 @@ impl Client {
         match self.phase {
             Phase::Releasing => {
                 self.held = None;
+                self.held_pd = None;
                 self.phase = Phase::Idle;
                 self.next_ms = now_ms + rng.range(5_000, 60_000);
                 return;
@@ -260,6 +296,7 @@ impl Client {
             }
             // NoBinding etc.: the lease is gone; start over (RFC 8415 §18.2.10.1).
             self.held = None;
+            self.held_pd = None;
             self.phase = Phase::Idle;
             self.next_ms = now_ms + rng.range(1_000, 5_000);
             return;
@@ -271,6 +308,8 @@ impl Client {
             return;
         }
         self.server_id = server_id.to_vec();
+        // The prefix: kept, replaced, or (NoPrefixAvail, or a server with none) lost.
+        self.held_pd = granted_pd(o).map(|(a, l, valid)| (a, l, now_ms + u64::from(valid) * 1000));
         self.held = Some(Held {
             addr,
             expires_ms: now_ms + u64::from(valid) * 1000,
@@ -302,4 +341,16 @@ fn granted(o: tandem_wire::Options<'_>) -> Option<(Ipv6Addr, u32, u32, u32)> {
     }
     let a = IaAddr::parse(ia.options().find(OptionCode::IaAddr)?).ok()?;
     Some((a.addr(), a.valid(), ia.t1(), ia.t2()))
+}
+
+/// The prefix, length and valid lifetime of the IA_PD in a Reply, if it grants one.
+fn granted_pd(o: tandem_wire::Options<'_>) -> Option<(Ipv6Addr, u8, u32)> {
+    let ia = IaPd::parse(o.find(OptionCode::IaPd)?).ok()?;
+    if let Some(s) = ia.options().find(OptionCode::StatusCode) {
+        if StatusCodeOption::parse(s).ok()?.code() != StatusCode::Success {
+            return None;
+        }
+    }
+    let p = IaPrefix::parse(ia.options().find(OptionCode::IaPrefix)?).ok()?;
+    (p.valid() > 0).then(|| (p.prefix(), p.prefix_len(), p.valid()))
 }

@@ -53,7 +53,7 @@ pub struct Server {
     /// In order since the last `take_acks`: addresses this server's own changes touched
     /// (`None` DUID), and items it acknowledged to its partner (DUID, ACTIVE until Unix s, or
     /// `None` for another status).
-    acks: Vec<(Ipv6Addr, Option<AckedBinding>)>,
+    acks: Vec<((Ipv6Addr, u8), Option<AckedBinding>)>,
     out: Vec<u8>,
     buf: Vec<u8>,
 }
@@ -151,12 +151,12 @@ impl Server {
         }
         // Durable from here on: our own newer data supersedes what we acked before.
         for c in &changes {
-            let addr = match c {
-                LeaseChange::Upsert(l) => l.resource.addr,
-                LeaseChange::Remove(r) => r.addr,
+            let r = match c {
+                LeaseChange::Upsert(l) => l.resource,
+                LeaseChange::Remove(r) => *r,
                 _ => continue,
             };
-            self.acks.push((addr, None));
+            self.acks.push(((r.addr, r.prefix_len), None));
         }
         if self.crash_at == Some(CrashPoint::AfterWrite) && !changes.is_empty() {
             self.journal.extend(changes);
@@ -348,7 +348,8 @@ impl Server {
                             .state_expiration_time
                             .filter(|_| active)
                             .map(|t| u64::from(t.0) + EPOCH_2000);
-                        self.acks.push((a.addr, Some((duid.to_vec(), until))));
+                        self.acks
+                            .push(((a.addr, a.prefix_len), Some((duid.to_vec(), until))));
                     }
                 }
                 let mut buf = vec![0u8; reply_encoded_len(&reply)];

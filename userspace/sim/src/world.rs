@@ -4,7 +4,9 @@
 
 use std::net::{Ipv6Addr, SocketAddrV6};
 
-use tandem_engine::policy::{AddressRange, ClientOptions, Lifetimes, Policy, Subnet, SubnetId};
+use tandem_engine::policy::{
+    AddressRange, ClientOptions, Lifetimes, Policy, PrefixPool, Subnet, SubnetId,
+};
 use tandem_failover::{Config, Millis, RelationshipConfig, Role, ServerState};
 
 use crate::check::{self, Ledger, Violation};
@@ -80,8 +82,9 @@ struct Datagram {
     state: Option<ServerState>,
 }
 
-/// The policy both servers run: one directly attached subnet with a 32-address pool, Rapid
-/// Commit, valid 300 s (T1 100 s, T2 200 s).
+/// The policy both servers run: one directly attached subnet with a 32-address pool and 16
+/// delegable /56s (the primary's until PARTNER-DOWN and the MCLT let the secondary use them),
+/// Rapid Commit, valid 300 s (T1 100 s, T2 200 s).
 pub fn policy(server_duid: Vec<u8>) -> Policy {
     let a = |s: &str| s.parse::<Ipv6Addr>().expect("literal");
     Policy {
@@ -95,7 +98,11 @@ pub fn policy(server_duid: Vec<u8>) -> Policy {
                 first: a("2001:db8:1::100"),
                 last: a("2001:db8:1::11f"),
             }],
-            pd_pools: vec![],
+            pd_pools: vec![PrefixPool {
+                prefix: a("2001:db8:ff00::"),
+                prefix_len: 52,
+                delegated_len: 56,
+            }],
             reservations: vec![],
             lifetimes: Lifetimes {
                 preferred_s: 200,
