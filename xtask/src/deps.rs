@@ -32,6 +32,9 @@ pub(crate) const PACKAGES: &[&str] = &[
     "psmisc",
     "python3",
     "g++",
+    // bpf-linker links against LLVM 22 (the nightly's LLVM); Debian's default llvm-config is
+    // LLVM 14 (ebpf-toolchain.md).
+    "llvm-22-dev",
 ];
 
 /// Never ask whether non-root users may capture packets.
@@ -246,19 +249,33 @@ fn install_rust_pieces(actions: &mut Vec<String>) -> anyhow::Result<()> {
         run_streamed(&mut cmd("cargo", ["install", "cargo-fuzz", "--locked"]))?;
         actions.push("installed cargo-fuzz".to_owned());
     }
+    if install_bpf_linker()? {
+        actions.push("installed bpf-linker (LLVM 22)".to_owned());
+    }
     Ok(())
 }
 
-/// bpf-linker, for the XDP program (`ebpf/`). Not part of `deps` yet: the XDP issue calls it.
-#[allow(
-    dead_code,
-    reason = "wired in by the XDP issue; kept so its install policy lives here"
-)]
-pub(crate) fn install_bpf_linker() -> anyhow::Result<bool> {
+/// bpf-linker, for the XDP program (`ebpf/`), built against LLVM 22 as ebpf-toolchain.md
+/// verified (`LLVM_PREFIX` is required: /usr/bin/llvm-config is LLVM 14). Lands in cargo's
+/// bin directory, which is on PATH wherever cargo is.
+fn install_bpf_linker() -> anyhow::Result<bool> {
     if succeeds(&mut cmd("bpf-linker", ["--version"])) {
         return Ok(false);
     }
-    run_streamed(&mut cmd("cargo", ["install", "bpf-linker", "--locked"]))?;
+    run_streamed(
+        cmd(
+            "cargo",
+            [
+                "install",
+                "bpf-linker",
+                "--locked",
+                "--no-default-features",
+                "--features",
+                "llvm-22",
+            ],
+        )
+        .env("LLVM_PREFIX", "/usr/lib/llvm-22"),
+    )?;
     Ok(true)
 }
 
