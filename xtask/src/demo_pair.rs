@@ -32,31 +32,6 @@ use crate::shell::{cmd, display};
 /// perfdhcp's rate for the simulated clients (exchanges per second).
 const PERF_RATE: u32 = 400;
 
-/// The state of the first relationship in `stats.json`.
-fn fo_state(s: &Subject) -> Option<String> {
-    let stats = s.stats().ok()??;
-    let rel = stats.get("failover")?.get("relationships")?.get(0)?;
-    Some(rel.get("state")?.as_str()?.to_owned())
-}
-
-fn wait_state(s: &Subject, want: &str, timeout: Duration) -> anyhow::Result<Duration> {
-    let t0 = Instant::now();
-    wait_for(&format!("{} in {want}", s.ns_name()), timeout, || {
-        (fo_state(s).as_deref() == Some(want)).then_some(())
-    })
-    .with_context(|| format!("last state {:?}", fo_state(s)))?;
-    Ok(t0.elapsed())
-}
-
-/// Bound resources of a store, by (address, length) → DUID.
-fn bound(s: &Subject) -> anyhow::Result<BTreeMap<(Ipv6Addr, u8), String>> {
-    Ok(s.leases()?
-        .into_iter()
-        .filter(|l| l.state == "bound")
-        .map(|l| ((l.address, l.prefix_len), l.duid))
-        .collect())
-}
-
 /// One timeline line.
 struct Step {
     at: Duration,
@@ -107,8 +82,8 @@ pub(crate) fn run(root: &Path, clients: u32, keep: bool) -> anyhow::Result<()> {
         lab.primary().name(),
         lab.secondary().name()
     ));
-    wait_state(&primary, "NORMAL", Duration::from_secs(60))?;
-    wait_state(&secondary, "NORMAL", Duration::from_secs(60))?;
+    primary.wait_failover_state("NORMAL", Duration::from_secs(60))?;
+    secondary.wait_failover_state("NORMAL", Duration::from_secs(60))?;
     step("both servers in NORMAL".into());
     interrupt::check()?;
 
@@ -125,8 +100,8 @@ pub(crate) fn run(root: &Path, clients: u32, keep: bool) -> anyhow::Result<()> {
         "dhclient -6 -N bound {real_addr} (from the primary: odd last bit)"
     ));
     let replicated = wait_for("replication", Duration::from_secs(20), || {
-        let a = bound(&primary).ok()?;
-        let b = bound(&secondary).ok()?;
+        let a = primary.bound().ok()?;
+        let b = secondary.bound().ok()?;
         (a == b).then_some(a.len())
     })?;
     step(format!(
@@ -137,11 +112,8 @@ pub(crate) fn run(root: &Path, clients: u32, keep: bool) -> anyhow::Result<()> {
     // 2. The primary dies; the survivor carries on.
     let before_events = dhclient.events()?.len();
     primary.kill9()?;
-    let noticed = wait_state(
-        &secondary,
-        "COMMUNICATIONS-INTERRUPTED",
-        Duration::from_secs(30),
-    )?;
+    let noticed =
+        secondary.wait_failover_state("COMMUNICATIONS-INTERRUPTED", Duration::from_secs(30))?;
     step(format!(
         "kill -9 of the primary; the secondary noticed within {:.1} s: COMMUNICATIONS-INTERRUPTED",
         noticed.as_secs_f64()
@@ -184,15 +156,15 @@ pub(crate) fn run(root: &Path, clients: u32, keep: bool) -> anyhow::Result<()> {
     // The old process's stats.json would still say NORMAL.
     let _ = std::fs::remove_file(primary.storage_dir().join("stats.json"));
     primary.restart(lab.primary())?;
-    wait_state(&primary, "NORMAL", Duration::from_secs(90))?;
-    wait_state(&secondary, "NORMAL", Duration::from_secs(90))?;
+    primary.wait_failover_state("NORMAL", Duration::from_secs(90))?;
+    secondary.wait_failover_state("NORMAL", Duration::from_secs(90))?;
     step(format!(
         "primary restarted from its store; both in NORMAL again after {:.1} s",
         t0.elapsed().as_secs_f64()
     ));
     let converged = wait_for("stores converge", Duration::from_secs(30), || {
-        let a = bound(&primary).ok()?;
-        let b = bound(&secondary).ok()?;
+        let a = primary.bound().ok()?;
+        let b = secondary.bound().ok()?;
         (a == b).then_some(a)
     })?;
     // Every bound resource of both stores, with the set of clients holding it.

@@ -17,7 +17,7 @@ use crate::policy::{Lifetimes, SubnetId};
 use crate::DropReason;
 
 /// Unix time of 2000-01-01T00:00:00Z, the failover epoch (RFC 8156 §7.1).
-const UNIX_2000: u64 = 946_684_800;
+const UNIX_2000: u64 = tandem_wire::failover::FailoverTime::UNIX_OFFSET_S;
 
 /// Failover state of every relationship that serves some of this server's subnets.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]

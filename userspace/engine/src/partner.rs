@@ -24,21 +24,19 @@ use tandem_failover::conflict::{BindingStatus, ClientIdentity, RejectReason};
 use tandem_failover::state::Role;
 use tandem_failover::time::FoTime;
 use tandem_lease::{Lease, LeaseChange, LeaseKind, LeaseState, PartnerAck, Resource, Shard};
+use tandem_wire::failover::FailoverTime;
 use tandem_wire::StatusCode;
 
 use crate::Engine;
 
-/// Unix time of 2000-01-01T00:00:00Z, the failover epoch (RFC 8156 §7.1).
-const UNIX_2000: u64 = 946_684_800;
-
 /// Unix seconds → failover time (`None` for 0 = none).
 pub fn fo_time(unix: u64) -> Option<FoTime> {
-    (unix != 0).then(|| FoTime(unix.saturating_sub(UNIX_2000) as u32))
+    (unix != 0).then(|| FoTime(FailoverTime::from_unix_s(unix).0))
 }
 
 /// Failover time → Unix seconds (valid until 2136, when the 32-bit count wraps).
 pub fn unix_time(t: FoTime) -> u64 {
-    u64::from(t.0) + UNIX_2000
+    u64::from(t.0) + FailoverTime::UNIX_OFFSET_S
 }
 
 fn status_of(s: LeaseState) -> BindingStatus {

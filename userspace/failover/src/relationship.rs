@@ -363,13 +363,6 @@ impl<U: LazyUpdate> Relationship<U> {
         pushed
     }
 
-    /// Free room in the lazy-update queue, for a shell that collects many bindings.
-    pub fn queue_room(&self) -> usize {
-        self.cfg
-            .queue_capacity
-            .saturating_sub(self.queue.pending_len())
-    }
-
     /// Every binding asked for by [`Event::CollectUpdates`] is queued.
     pub fn handle_collected(&mut self, now: Now) {
         if let Some(a) = &mut self.answering {

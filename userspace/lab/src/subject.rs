@@ -2,6 +2,7 @@
 //!
 //! `TANDEM_TEST_SUBJECT=kea|tandem` picks one (default tandem), as hickory's `DNS_TEST_SUBJECT`.
 
+use std::collections::BTreeMap;
 use std::fs;
 use std::net::Ipv6Addr;
 use std::path::{Path, PathBuf};
@@ -271,6 +272,42 @@ impl Subject {
         let path = self.storage_dir().join("stats.json");
         let text = fs::read_to_string(&path).with_context(|| path.display().to_string())?;
         Ok(Some(serde_json::from_str(&text)?))
+    }
+
+    /// The failover state of tandemd's first relationship in `stats.json`, with the partner's
+    /// last reported state (`None` before the first stats.json, or without failover).
+    pub fn failover_state(&self) -> Option<(String, Option<String>)> {
+        let stats = self.stats().ok()??;
+        let rel = stats.get("failover")?.get("relationships")?.get(0)?.clone();
+        let state = rel.get("state")?.as_str()?.to_owned();
+        let partner = rel
+            .get("partner")
+            .and_then(|p| p.as_str())
+            .map(str::to_owned);
+        Some((state, partner))
+    }
+
+    /// Waits until the first relationship is in `state` (an RFC 8156 name, e.g. "NORMAL");
+    /// returns how long that took.
+    pub fn wait_failover_state(&self, state: &str, timeout: Duration) -> Result<Duration> {
+        let t0 = std::time::Instant::now();
+        wait_for(&format!("{} in {state}", self.ns), timeout, || {
+            self.failover_state()
+                .filter(|(st, _)| st == state)
+                .map(|_| ())
+        })
+        .with_context(|| format!("last state {:?}", self.failover_state()))?;
+        Ok(t0.elapsed())
+    }
+
+    /// The live bindings of the store, by (address or prefix, length) → client DUID.
+    pub fn bound(&self) -> Result<BTreeMap<(Ipv6Addr, u8), String>> {
+        Ok(self
+            .leases()?
+            .into_iter()
+            .filter(|l| l.state == "bound")
+            .map(|l| ((l.address, l.prefix_len), l.duid))
+            .collect())
     }
 
     fn launch(&mut self, ns: &Netns) -> Result<()> {

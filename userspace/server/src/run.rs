@@ -9,7 +9,7 @@ use anyhow::{bail, Context};
 use serde::Serialize;
 use tandem_config::{Config, Durability};
 use tandem_engine::Engine;
-use tandem_failover::{FoTime, ServerState};
+use tandem_failover::ServerState;
 use tandem_lease::{Lease, LeaseKind, LeaseState};
 use tracing::{info, warn};
 
@@ -30,8 +30,6 @@ const HANDOFF_QUEUE_LEN: usize = 4096;
 const CONTROL_QUEUE_LEN: usize = 65_536;
 /// Bound of each worker's queue from the control thread.
 const WORKER_FO_QUEUE_LEN: usize = 4096;
-/// Seconds between the Unix epoch and 2000-01-01 (RFC 8156 §5 time base).
-const EPOCH_2000: u64 = 946_684_800;
 
 fn load_config(path: &Path) -> anyhow::Result<Config> {
     tandem_config::load(path).map_err(|e| anyhow::anyhow!("{e}"))
@@ -87,7 +85,7 @@ pub(crate) fn serve(config_path: &Path) -> anyhow::Result<()> {
     };
     let mut shards = shards;
     let initial_view: Option<View> = relationships.as_ref().map(|rels| {
-        let since = FoTime(worker::unix_now().saturating_sub(EPOCH_2000) as u32);
+        let since = tandem_engine::partner::fo_time(worker::unix_now()).unwrap_or_default();
         rels.iter()
             .map(|r| RelView {
                 role: r.role(),

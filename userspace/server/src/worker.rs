@@ -148,6 +148,8 @@ struct Ctx {
     fo: Option<WorkerFo>,
     /// Updates the control queue refused: ask for a collection of the flagged bindings.
     fo_resync: bool,
+    /// Clients to tell the partner about, gathered while recording changes (kept for reuse).
+    tells: Vec<Held>,
     write_ok: Option<bool>,
     sync_started: Instant,
     /// After a failed batch, no rewrite before this instant.
@@ -201,6 +203,7 @@ impl Worker {
                 gc: GroupCommit::new(),
                 fo: s.fo,
                 fo_resync: false,
+                tells: Vec::new(),
                 write_ok: None,
                 sync_started: Instant::now(),
                 retry_at: None,
@@ -455,18 +458,21 @@ impl Ctx {
     /// On failover subnets, the clients whose bindings changed are told to the partner once
     /// the batch is durable.
     fn record_changes(&mut self) -> bool {
-        let changes: Vec<_> = self.shard.drain_changes().collect();
+        let mut n = 0;
         let buf = self.gc.open_buffer();
-        for change in &changes {
-            journal::encode(change, buf);
-        }
-        self.gc.added_records(changes.len() as u64);
-        for h in self.tells(&changes) {
-            if let (_, Some(h)) = self.gc.attach(h, true) {
-                self.release(h, unix_now());
+        for change in self.shard.drain_changes() {
+            journal::encode(&change, buf);
+            if let Some(fo) = &self.fo {
+                fo.note_tell(&change, &mut self.tells);
             }
+            n += 1;
         }
-        !changes.is_empty()
+        self.gc.added_records(n);
+        // Held behind this batch (it has records, so nothing is released at once).
+        for h in self.tells.drain(..) {
+            self.gc.attach(h, true);
+        }
+        n > 0
     }
 
     fn send_slot(&mut self) -> usize {

@@ -8,7 +8,8 @@
 use std::collections::HashMap;
 use std::net::Ipv6Addr;
 
-use tandem_failover::{max_valid_lifetime_s, FoTime, LifetimeInputs, ServerState};
+use tandem_engine::partner::fo_time;
+use tandem_failover::{max_valid_lifetime_s, LifetimeInputs, ServerState};
 use tandem_lease::{LeaseState, Resource, Shard};
 use tandem_wire::{Message, OptionCode};
 
@@ -216,13 +217,6 @@ pub fn converged(servers: &[Server; 2], ms: u64) -> Result<(), Violation> {
         }
     }
     Ok(())
-}
-
-/// Seconds between the Unix epoch and 2000-01-01 (RFC 8156 §5 time base).
-const EPOCH_2000: u64 = 946_684_800;
-
-fn fo_time(unix: u64) -> Option<FoTime> {
-    (unix > EPOCH_2000).then(|| FoTime(unix.saturating_sub(EPOCH_2000) as u32))
 }
 
 /// The largest valid lifetime `state` allows for the lease of `addr`, from the lease's own

@@ -11,8 +11,7 @@ use tandem_failover::binding::{
     decode_bndreply, decode_bndupd, encode_bndreply, reject_reply, reply_encoded_len, BindingUpdate,
 };
 use tandem_failover::{
-    FoTime, Millis, Now, PersistedState, Relationship, RelationshipConfig,
-    RelationshipEvent as Event, Role,
+    Millis, Now, PersistedState, Relationship, RelationshipConfig, RelationshipEvent as Event, Role,
 };
 use tandem_lease::{LeaseChange, Shard};
 use tandem_wire::failover::FailoverMessage;
@@ -23,7 +22,6 @@ use crate::rng::Rng;
 
 /// Unix time of simulated millisecond 0.
 pub const T0_UNIX: u64 = 1_800_000_000;
-const EPOCH_2000: u64 = 946_684_800;
 /// The interface index both servers see the client link on.
 pub const LINK_IF: u32 = 2;
 
@@ -46,8 +44,8 @@ pub struct Server {
     pub conn: Option<u64>,
     /// An armed crash: strikes at the next commit (or at once for `Idle`).
     pub crash_at: Option<CrashPoint>,
-    /// Lease changes committed since start (for the report).
-    pub commits: u64,
+    /// `SIM_TRACE` is set: print every client message and committed change to stderr.
+    trace: bool,
     /// A bug planted on purpose (the checks must catch it).
     pub plant: Option<crate::world::Plant>,
     /// In order since the last `take_acks`: addresses this server's own changes touched
@@ -87,8 +85,8 @@ impl Server {
             stored: None,
             conn: None,
             crash_at: None,
-            commits: 0,
             plant: None,
+            trace: std::env::var_os("SIM_TRACE").is_some(),
             acks: Vec::new(),
             out: vec![0; REPLY_LEN_MAX],
             buf: vec![0; 65_537],
@@ -106,7 +104,7 @@ impl Server {
     pub fn now(&self, ms: u64) -> Now {
         Now {
             mono: Millis(ms),
-            wall: FoTime(self.unix(ms).saturating_sub(EPOCH_2000) as u32),
+            wall: partner::fo_time(self.unix(ms)).unwrap_or_default(),
         }
     }
 
@@ -163,7 +161,7 @@ impl Server {
             return Err(Crashed);
         }
         let changed = partner::changed_clients(&changes);
-        if std::env::var_os("SIM_TRACE").is_some() {
+        if self.trace {
             for c in &changes {
                 match c {
                     LeaseChange::Upsert(l) => eprintln!(
@@ -179,7 +177,6 @@ impl Server {
                 }
             }
         }
-        self.commits += changes.len() as u64;
         self.journal.extend(changes);
         Ok(changed)
     }
@@ -212,7 +209,7 @@ impl Server {
         let result = self
             .engine
             .handle(now_unix, &rx, packet, &mut self.shard, &mut self.out);
-        if std::env::var_os("SIM_TRACE").is_some() {
+        if self.trace {
             let t = packet.first().copied().unwrap_or(0);
             eprintln!(
                 "{ms} s{} client msg {t} -> {:?}",
@@ -347,7 +344,7 @@ impl Server {
                         let until = a
                             .state_expiration_time
                             .filter(|_| active)
-                            .map(|t| u64::from(t.0) + EPOCH_2000);
+                            .map(partner::unix_time);
                         self.acks
                             .push(((a.addr, a.prefix_len), Some((duid.to_vec(), until))));
                     }
@@ -371,7 +368,7 @@ impl Server {
                 }
             }
             Event::CollectUpdates { all } => {
-                if std::env::var_os("SIM_TRACE").is_some() {
+                if self.trace {
                     let n = partner::collect(&self.shard, None, all, now_unix).len();
                     eprintln!(
                         "{ms} s{} collect all={all}: {n} updates of {} leases, state {}",

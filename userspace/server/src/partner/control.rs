@@ -20,12 +20,13 @@ use crossbeam_channel::{Receiver, Sender, TrySendError};
 use mio::net::TcpListener;
 use mio::{Events, Interest, Poll, Token, Waker};
 use tandem_ebpf_common::shard_of;
+use tandem_engine::partner;
 use tandem_failover::binding::{
     decode_bndreply, decode_bndupd, encode_bndreply, reject_reply, reply_encoded_len,
     BindingUpdate, UpdateKey,
 };
 use tandem_failover::{
-    Alarm, FoTime, Millis, Now, Relationship, RelationshipEvent as Event, Role, ServerState,
+    Alarm, Millis, Now, Relationship, RelationshipEvent as Event, Role, ServerState,
 };
 use tandem_wire::failover::FailoverMessage;
 use tandem_wire::{MessageType, OptionCode, Xid};
@@ -41,8 +42,6 @@ use crate::worker::wake;
 const WAKER: Token = Token(0);
 const LISTENER_BASE: usize = 1;
 const SESSION_BASE: usize = 1 << 20;
-/// Seconds between the Unix epoch and 2000-01-01 (RFC 8156 §5 time base).
-const EPOCH_2000: u64 = 946_684_800;
 /// Longest a session may take from TCP connect to the failover stream (STARTTLS + TLS).
 const HANDSHAKE_LIMIT: Duration = Duration::from_secs(10);
 /// Longest an orderly stop waits for DISCONNECTs to go out.
@@ -99,7 +98,6 @@ struct Rel {
     unpersisted: Option<tandem_failover::PersistedState>,
     /// The running collection: its epoch and how many workers have not finished.
     collecting: Option<(u64, usize)>,
-    shut_down: bool,
     /// The partner's half of the pools in PARTNER-DOWN (RFC 8156 §8.4.1; OPEN-2).
     partner_half: PartnerHalf,
 }
@@ -185,7 +183,6 @@ impl Control {
                 state_path,
                 unpersisted: None,
                 collecting: None,
-                shut_down: false,
                 partner_half: PartnerHalf::Closed,
             });
         }
@@ -204,7 +201,6 @@ impl Control {
                 stop_deadline = Some(Instant::now() + STOP_LIMIT);
                 for r in &mut self.rels {
                     r.rel.handle_shutdown(now);
-                    r.shut_down = true;
                 }
             }
             self.turn(now);
@@ -902,7 +898,7 @@ impl Control {
             .map_or(0, |d| d.as_secs());
         Now {
             mono: Millis(u64::try_from(self.started.elapsed().as_millis()).unwrap_or(u64::MAX)),
-            wall: FoTime(unix.saturating_sub(EPOCH_2000) as u32),
+            wall: partner::fo_time(unix).unwrap_or_default(),
         }
     }
 }

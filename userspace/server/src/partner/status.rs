@@ -4,9 +4,6 @@
 use serde::Serialize;
 use tandem_failover::{FoTime, Role, ServerState};
 
-/// Seconds between the Unix epoch and 2000-01-01 (RFC 8156 §5 time base).
-const EPOCH_2000: u64 = 946_684_800;
-
 /// What the control thread publishes after every turn.
 #[derive(Debug, Default, Clone, Serialize)]
 pub(crate) struct FailoverStatus {
@@ -62,7 +59,7 @@ fn opt_state<S: serde::Serializer>(st: &Option<ServerState>, s: S) -> Result<S::
 
 /// Failover times as Unix seconds (the clock wraps in 2136; until then this is exact).
 fn unix<S: serde::Serializer>(t: &FoTime, s: S) -> Result<S::Ok, S::Error> {
-    s.serialize_u64(u64::from(t.0) + EPOCH_2000)
+    s.serialize_u64(tandem_engine::partner::unix_time(*t))
 }
 
 fn opt_unix<S: serde::Serializer>(t: &Option<FoTime>, s: S) -> Result<S::Ok, S::Error> {

@@ -62,6 +62,29 @@ impl WorkerFo {
         }
     }
 
+    /// If `change` leaves a lease on a failover subnet whose partner must be told, adds its
+    /// client to `out` once (RFC 8156 §4.3, R28).
+    pub(super) fn note_tell(&self, change: &LeaseChange, out: &mut Vec<Held>) {
+        let LeaseChange::Upsert(l) = change else {
+            return;
+        };
+        if !l.fo.tell_partner || l.duid.is_empty() {
+            return;
+        }
+        let Some(&rel) = self.subnet_rel.get(&l.subnet_id) else {
+            return;
+        };
+        let known = out
+            .iter()
+            .any(|h| matches!(h, Held::Tell { rel: r, duid } if *r == rel && **duid == *l.duid));
+        if !known {
+            out.push(Held::Tell {
+                rel,
+                duid: l.duid.clone(),
+            });
+        }
+    }
+
     /// A message that must arrive (it ends a collection): waits for room.
     fn tell_surely(&self, msg: ToControl) {
         let _ = self.waker.wake();
@@ -113,35 +136,6 @@ pub(crate) enum Held {
 }
 
 impl Ctx {
-    /// The clients whose leases on failover subnets changed in `changes` and must be told.
-    pub(super) fn tells(&self, changes: &[LeaseChange]) -> Vec<Held> {
-        let Some(fo) = &self.fo else {
-            return Vec::new();
-        };
-        let mut out: Vec<Held> = Vec::new();
-        for c in changes {
-            let LeaseChange::Upsert(l) = c else {
-                continue;
-            };
-            if !l.fo.tell_partner || l.duid.is_empty() {
-                continue;
-            }
-            let Some(&rel) = fo.subnet_rel.get(&l.subnet_id) else {
-                continue;
-            };
-            let dup = out.iter().any(
-                |h| matches!(h, Held::Tell { rel: r, duid } if *r == rel && **duid == *l.duid),
-            );
-            if !dup {
-                out.push(Held::Tell {
-                    rel,
-                    duid: l.duid.clone(),
-                });
-            }
-        }
-        out
-    }
-
     /// Something held became durable (or needed no write): send it on its way.
     pub(super) fn release(&mut self, h: Held, now: u64) {
         match h {

@@ -8,29 +8,14 @@ use std::time::Duration;
 use tandem_lab::certs::write_lab_pair;
 use tandem_lab::pair::Pair;
 use tandem_lab::{
-    wait_for, Dhclient, DhclientMode, FailoverRole, LabTls, Lifetimes, Perfdhcp, StoredLease,
-    Subject, CLIENT_IF,
+    wait_for, Dhclient, DhclientMode, FailoverRole, LabTls, Lifetimes, Perfdhcp, Subject, CLIENT_IF,
 };
 
 use crate::common::{log_tail, tandemd, TestDir};
 
-/// The failover state of the first relationship in `stats.json`, and the partner's.
-pub(crate) fn fo_state(s: &Subject) -> Option<(String, Option<String>)> {
-    let stats = s.stats().ok()??;
-    let rel = stats.get("failover")?.get("relationships")?.get(0)?.clone();
-    let state = rel.get("state")?.as_str()?.to_owned();
-    let partner = rel
-        .get("partner")
-        .and_then(|p| p.as_str())
-        .map(str::to_owned);
-    Some((state, partner))
-}
-
 pub(crate) fn wait_state(s: &Subject, want: &str, timeout: Duration) {
-    wait_for(&format!("{} in {want}", s.ns_name()), timeout, || {
-        fo_state(s).filter(|(st, _)| st == want).map(|_| ())
-    })
-    .unwrap_or_else(|e| panic!("{e:#}\nlast: {:?}\n{}", fo_state(s), log_tail(s)));
+    s.wait_failover_state(want, timeout)
+        .unwrap_or_else(|e| panic!("{e:#}\n{}", log_tail(s)));
 }
 
 /// A pair with mutual TLS, both NORMAL.
@@ -96,14 +81,6 @@ pub(crate) fn start_pair_pool(
     }
 }
 
-fn bound(leases: &[StoredLease]) -> BTreeMap<(Ipv6Addr, u8), String> {
-    leases
-        .iter()
-        .filter(|l| l.state == "bound")
-        .map(|l| ((l.address, l.prefix_len), l.duid.clone()))
-        .collect()
-}
-
 #[test]
 #[ignore = "lab: needs root and the Debian packages; run by cargo xtask test"]
 fn failover_pair_replicates_leases_and_survives_the_primary() {
@@ -132,15 +109,15 @@ fn failover_pair_replicates_leases_and_survives_the_primary() {
 
     // Lazy updates reach the secondary's store (checked in the store, not in logs).
     let primary_leases = wait_for("replication", Duration::from_secs(20), || {
-        let a = bound(&run.primary.leases().ok()?);
-        let b = bound(&run.secondary.leases().ok()?);
+        let a = run.primary.bound().ok()?;
+        let b = run.secondary.bound().ok()?;
         (!a.is_empty() && a.iter().all(|(k, v)| b.get(k) == Some(v))).then_some(a)
     })
     .unwrap_or_else(|e| {
         panic!(
             "{e:#}\nprimary {} leases, secondary {}\n{}",
-            bound(&run.primary.leases().unwrap()).len(),
-            bound(&run.secondary.leases().unwrap()).len(),
+            run.primary.bound().unwrap().len(),
+            run.secondary.bound().unwrap().len(),
             log_tail(&run.secondary)
         )
     });
@@ -176,7 +153,7 @@ fn failover_pair_replicates_leases_and_survives_the_primary() {
         valid <= 40 && valid > 0,
         "within the policy and the MCLT bound: {valid}"
     );
-    let secondary_store = bound(&run.secondary.leases().unwrap());
+    let secondary_store = run.secondary.bound().unwrap();
     assert!(secondary_store.contains_key(&(addr, 128)));
 }
 
@@ -184,7 +161,7 @@ fn failover_pair_replicates_leases_and_survives_the_primary() {
 fn holders(run: &Running) -> BTreeMap<(Ipv6Addr, u8), std::collections::BTreeSet<String>> {
     let mut m: BTreeMap<(Ipv6Addr, u8), std::collections::BTreeSet<String>> = BTreeMap::new();
     for s in [&run.primary, &run.secondary] {
-        for (r, duid) in bound(&s.leases().unwrap()) {
+        for (r, duid) in s.bound().unwrap() {
             m.entry(r).or_default().insert(duid);
         }
     }
@@ -201,8 +178,8 @@ fn failover_primary_restarts_with_an_empty_store_and_resyncs() {
     let report = p.run(&run.lab.clients, dir.path(), "perfdhcp-1").unwrap();
     println!("perfdhcp {}\n{report}", p.args().join(" "));
     let before = wait_for("replication", Duration::from_secs(20), || {
-        let a = bound(&run.primary.leases().ok()?);
-        let b = bound(&run.secondary.leases().ok()?);
+        let a = run.primary.bound().ok()?;
+        let b = run.secondary.bound().ok()?;
         (a.len() >= 400 && a == b).then_some(b)
     })
     .unwrap();
@@ -225,7 +202,7 @@ fn failover_primary_restarts_with_an_empty_store_and_resyncs() {
             log_tail(&run.primary)
         );
     }
-    let after = bound(&run.primary.leases().unwrap());
+    let after = run.primary.bound().unwrap();
     for (k, duid) in &before {
         assert_eq!(
             after.get(k),
@@ -294,7 +271,7 @@ fn failover_impostors_are_refused_and_clients_are_still_served() {
         "CONNECT names no relationship",
     );
     // The secondary never left COMMUNICATIONS-INTERRUPTED and still serves a new client.
-    let (state, _) = fo_state(&run.secondary).unwrap();
+    let (state, _) = run.secondary.failover_state().unwrap();
     assert_eq!(state, "COMMUNICATIONS-INTERRUPTED");
     let mut dhclient = Dhclient::start(
         &run.lab.clients,
@@ -423,8 +400,8 @@ fn failover_partition_longer_than_the_mclt_is_resolved_without_double_bindings()
         );
     }
     let holders = wait_for("converged stores", Duration::from_secs(20), || {
-        let a = bound(&run.primary.leases().ok()?);
-        let b = bound(&run.secondary.leases().ok()?);
+        let a = run.primary.bound().ok()?;
+        let b = run.secondary.bound().ok()?;
         (a == b).then(|| holders(&run))
     })
     .unwrap_or_else(|e| panic!("{e:#}"));
@@ -497,7 +474,7 @@ fn failover_survivor_serves_the_whole_pool_after_partner_down_and_the_mclt() {
     let p = Perfdhcp::new(CLIENT_IF, 4, 14, 14);
     let report = p.run(&run.lab.clients, dir.path(), "perfdhcp").unwrap();
     println!("perfdhcp {}\n{report}", p.args().join(" "));
-    let store = bound(&run.secondary.leases().unwrap());
+    let store = run.secondary.bound().unwrap();
     let odd = store
         .keys()
         .filter(|(a, _)| a.octets()[15] & 1 == 1)
