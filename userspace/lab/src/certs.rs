@@ -176,6 +176,51 @@ pub fn write_lab_pair(dir: &Path) -> Result<PairCerts> {
     )
 }
 
+/// What [`write_leaves`] wrote: a fresh lab CA and one certificate per leaf, in the order asked.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LeafCerts {
+    /// The CA certificate every leaf chains to (`ca.crt`).
+    pub ca: PathBuf,
+    /// `<stem>.crt` and `<stem>.key` of each leaf.
+    pub leaves: Vec<CertKey>,
+}
+
+/// Writes a new lab CA and, for each `(stem, identity)`, a certificate and key it signed, as
+/// `<stem>.crt` / `<stem>.key` in `dir` (created if missing; existing files are replaced), for
+/// labs with more partners than a pair (m-to-1, R9): one server may need a certificate per
+/// relationship, for the address it uses on each partner link.
+///
+/// Stems must be unique plain file names (no `/`, not empty, not `ca`).
+pub fn write_leaves(dir: &Path, leaves: &[(&str, &Identity)]) -> Result<LeafCerts> {
+    for (i, (stem, _)) in leaves.iter().enumerate() {
+        if stem.is_empty() || stem.contains('/') || *stem == "ca" || stem.starts_with('.') {
+            anyhow::bail!("certificate stem {stem:?} is not a plain file name");
+        }
+        if leaves[..i].iter().any(|(other, _)| other == stem) {
+            anyhow::bail!("certificate stem {stem:?} given twice");
+        }
+    }
+    fs::create_dir_all(dir).with_context(|| format!("create {}", dir.display()))?;
+    let ca = Ca::new("tandem lab CA")?;
+    let ca_path = dir.join("ca.crt");
+    write_file(&ca_path, &ca.cert.pem(), 0o644)?;
+    let mut out = Vec::with_capacity(leaves.len());
+    for (stem, id) in leaves {
+        let (cert, key) = ca.leaf(id, false)?;
+        let ck = CertKey {
+            cert: dir.join(format!("{stem}.crt")),
+            key: dir.join(format!("{stem}.key")),
+        };
+        write_file(&ck.cert, &cert.pem(), 0o644)?;
+        write_file(&ck.key, &key.serialize_pem(), 0o600)?;
+        out.push(ck);
+    }
+    Ok(LeafCerts {
+        ca: ca_path,
+        leaves: out,
+    })
+}
+
 fn write_file(path: &Path, text: &str, mode: u32) -> Result<()> {
     // Replace, never append: remove first so the mode of a new file applies.
     let _ = fs::remove_file(path);

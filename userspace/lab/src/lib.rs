@@ -38,6 +38,7 @@ pub mod subject;
 #[cfg(test)]
 mod test_support;
 pub mod topology;
+pub mod trio;
 
 pub use capture::{Capture, Dhcp6Frame, FailoverVerdict, IaLease};
 pub use certs::{CertKey, Identity, PairCerts};

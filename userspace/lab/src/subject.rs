@@ -15,7 +15,7 @@ use crate::fo_params::FailoverParams;
 use crate::netns::{output_timeout, wait_for, Netns};
 use crate::params::ServerParams;
 use crate::process::Process;
-use crate::render;
+use crate::render::{self, RelationshipSpec};
 
 /// How long a start may take before it counts as failed.
 pub const START_TIMEOUT: Duration = Duration::from_secs(20);
@@ -157,8 +157,30 @@ impl Subject {
     ) -> Result<Self> {
         let storage = dir.join("store");
         fs::create_dir_all(&storage)?;
+        let text = render::tandem_failover_toml(params, &storage, fo);
+        Self::start_tandem_config(ns, &text, dir, tandemd)
+    }
+
+    /// A tandemd in several failover relationships at once (m-to-1, RFC 8156 §3; R9): writes
+    /// the config of [`render::tandem_multi_failover_toml`] for `subnets` and `relationships`
+    /// into `dir` and starts tandemd in `ns`. Returns once tandemd wrote `tandemd.ready`.
+    pub fn start_failover_multi(
+        ns: &Netns,
+        subnets: &[ServerParams],
+        relationships: &[RelationshipSpec],
+        dir: &Path,
+        tandemd: &Path,
+    ) -> Result<Self> {
+        let storage = dir.join("store");
+        fs::create_dir_all(&storage)?;
+        let text = render::tandem_multi_failover_toml(subnets, &storage, relationships)?;
+        Self::start_tandem_config(ns, &text, dir, tandemd)
+    }
+
+    /// Writes `text` as `dir/tandemd.toml` and starts tandemd on it in `ns`.
+    fn start_tandem_config(ns: &Netns, text: &str, dir: &Path, tandemd: &Path) -> Result<Self> {
         let config = dir.join("tandemd.toml");
-        fs::write(&config, render::tandem_failover_toml(params, &storage, fo))?;
+        fs::write(&config, text)?;
         let mut s = Self {
             kind: SubjectKind::Tandem,
             ns: ns.name().to_owned(),
@@ -277,26 +299,60 @@ impl Subject {
     /// The failover state of tandemd's first relationship in `stats.json`, with the partner's
     /// last reported state (`None` before the first stats.json, or without failover).
     pub fn failover_state(&self) -> Option<(String, Option<String>)> {
-        let stats = self.stats().ok()??;
-        let rel = stats.get("failover")?.get("relationships")?.get(0)?.clone();
-        let state = rel.get("state")?.as_str()?.to_owned();
-        let partner = rel
-            .get("partner")
-            .and_then(|p| p.as_str())
-            .map(str::to_owned);
-        Some((state, partner))
+        relationship_status(&self.stats().ok()??, None)
     }
 
     /// Waits until the first relationship is in `state` (an RFC 8156 name, e.g. "NORMAL");
     /// returns how long that took.
     pub fn wait_failover_state(&self, state: &str, timeout: Duration) -> Result<Duration> {
+        self.wait_state_of(None, state, timeout)
+    }
+
+    /// Like [`Self::failover_state`], for the relationship called `name` (RFC 8156 §6.2,
+    /// OPTION_F_RELATIONSHIP_NAME) of a server with several (R9). `None` also when no
+    /// relationship has that name.
+    pub fn relationship_state(&self, name: &str) -> Option<(String, Option<String>)> {
+        relationship_status(&self.stats().ok()??, Some(name))
+    }
+
+    /// Waits until the relationship called `name` is in `state`; returns how long that took.
+    pub fn wait_relationship_state(
+        &self,
+        name: &str,
+        state: &str,
+        timeout: Duration,
+    ) -> Result<Duration> {
+        self.wait_state_of(Some(name), state, timeout)
+    }
+
+    /// The names of the relationships in `stats.json`, in configuration order (empty before
+    /// the first stats.json, or without failover).
+    pub fn relationship_names(&self) -> Vec<String> {
+        let Some(stats) = self.stats().ok().flatten() else {
+            return Vec::new();
+        };
+        relationships(&stats)
+            .iter()
+            .filter_map(|r| r.get("name")?.as_str().map(str::to_owned))
+            .collect()
+    }
+
+    fn wait_state_of(
+        &self,
+        name: Option<&str>,
+        state: &str,
+        timeout: Duration,
+    ) -> Result<Duration> {
         let t0 = std::time::Instant::now();
-        wait_for(&format!("{} in {state}", self.ns), timeout, || {
-            self.failover_state()
-                .filter(|(st, _)| st == state)
-                .map(|_| ())
+        let current = || relationship_status(&self.stats().ok()??, name);
+        let what = match name {
+            Some(n) => format!("{} relationship {n:?} in {state}", self.ns),
+            None => format!("{} in {state}", self.ns),
+        };
+        wait_for(&what, timeout, || {
+            current().filter(|(st, _)| st == state).map(|_| ())
         })
-        .with_context(|| format!("last state {:?}", self.failover_state()))?;
+        .with_context(|| format!("last state {:?}", current()))?;
         Ok(t0.elapsed())
     }
 
@@ -359,6 +415,35 @@ impl Subject {
     }
 }
 
+/// `failover.relationships` of a `stats.json` (empty when absent).
+fn relationships(stats: &serde_json::Value) -> &[serde_json::Value] {
+    stats
+        .get("failover")
+        .and_then(|f| f.get("relationships"))
+        .and_then(serde_json::Value::as_array)
+        .map_or(&[], Vec::as_slice)
+}
+
+/// The state and partner state of the relationship called `name` in `stats` (`None`: the first).
+fn relationship_status(
+    stats: &serde_json::Value,
+    name: Option<&str>,
+) -> Option<(String, Option<String>)> {
+    let all = relationships(stats);
+    let rel = match name {
+        None => all.first()?,
+        Some(n) => all
+            .iter()
+            .find(|r| r.get("name").and_then(|v| v.as_str()) == Some(n))?,
+    };
+    let state = rel.get("state")?.as_str()?.to_owned();
+    let partner = rel
+        .get("partner")
+        .and_then(|p| p.as_str())
+        .map(str::to_owned);
+    Some((state, partner))
+}
+
 /// Whether something in `ns` listens on UDP port 547.
 fn listening_547(ns: &Netns) -> bool {
     ns.run(&["ss", "-H", "-u", "-l", "-n", "sport = :547"])
@@ -376,3 +461,39 @@ impl Drop for Subject {
 #[cfg(test)]
 #[path = "subject_tests.rs"]
 mod tests;
+
+#[cfg(test)]
+mod relationship_status_tests {
+    use serde_json::json;
+
+    use super::relationship_status;
+
+    #[test]
+    fn picks_a_relationship_by_name_or_the_first() {
+        let stats = json!({ "failover": { "relationships": [
+            { "name": "rel-a", "state": "COMMUNICATIONS-INTERRUPTED", "partner": null },
+            { "name": "rel-b", "state": "NORMAL", "partner": "NORMAL" },
+        ]}});
+        let first = Some(("COMMUNICATIONS-INTERRUPTED".to_owned(), None));
+        assert_eq!(relationship_status(&stats, None), first);
+        assert_eq!(relationship_status(&stats, Some("rel-a")), first);
+        assert_eq!(
+            relationship_status(&stats, Some("rel-b")),
+            Some(("NORMAL".to_owned(), Some("NORMAL".to_owned())))
+        );
+        assert_eq!(relationship_status(&stats, Some("rel-c")), None);
+    }
+
+    #[test]
+    fn no_failover_section_means_no_state() {
+        assert_eq!(relationship_status(&json!({ "workers": [] }), None), None);
+        assert_eq!(
+            relationship_status(&json!({ "failover": null }), Some("x")),
+            None
+        );
+        let empty = json!({ "failover": { "relationships": [] } });
+        assert_eq!(relationship_status(&empty, None), None);
+        let stateless = json!({ "failover": { "relationships": [{ "name": "x" }] } });
+        assert_eq!(relationship_status(&stateless, Some("x")), None);
+    }
+}

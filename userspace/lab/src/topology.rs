@@ -13,6 +13,7 @@ pub use crate::pair::{
     Pair, Partners, RelayedPair, BRIDGE_IF, FAILOVER_PORT, PARTNER_IF, PRIMARY_FO_ADDR,
     PRIMARY_NAME, RELAY_UP2_IF, SECONDARY_FO_ADDR, SECONDARY_NAME,
 };
+pub use crate::trio::{Trio, TrioCerts, TrioRelationship, TrioServer, REL_A, REL_B};
 
 /// Server-side interface name (in the server namespace).
 pub const SERVER_IF: &str = "srv0";

@@ -11,6 +11,7 @@ mod cleanup;
 mod dhclient_direct;
 mod dhclient_relayed;
 mod disk_full;
+mod failover_hub;
 mod failover_pair;
 mod information_request;
 mod kill9_keeps_leases;
