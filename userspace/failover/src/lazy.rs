@@ -48,6 +48,12 @@ pub trait LazyUpdate: Debug {
     fn encode(&self, xid: Xid, sent: FoTime, buf: &mut [u8]) -> Option<usize>;
     /// Does this BNDREPLY reject any part of the update (RFC 8156 §7.6)?
     fn is_rejection(reply: &FailoverMessage<'_>) -> bool;
+    /// Is a rejection of this update an answer rather than a disagreement? Then it is not
+    /// parked for the next pass but settled with the update, so the owner can act on the
+    /// refusal (a reclaimed delegated prefix, §4.2.2). Default: no.
+    fn refusal_is_final(&self) -> bool {
+        false
+    }
 }
 
 /// Result of [`UpdateQueue::push`].
@@ -69,8 +75,9 @@ pub struct Settled<K, U> {
     pub key: K,
     /// True if any part was rejected (the update is parked for the next pass, or given up).
     pub rejected: bool,
-    /// The update as it was sent, when nothing was rejected: what the acknowledgement covers
-    /// (its binding states and times identify the data the partner now holds).
+    /// The update as it was sent, when nothing was rejected or the refusal is final
+    /// ([`LazyUpdate::refusal_is_final`]): what the reply covers (its binding states and times
+    /// identify the data the partner now holds).
     pub update: Option<U>,
 }
 
@@ -226,6 +233,13 @@ impl<U: LazyUpdate> UpdateQueue<U> {
             });
         }
         self.stats.rejected += 1;
+        if update.refusal_is_final() {
+            return Some(Settled {
+                key,
+                rejected,
+                update: Some(update),
+            });
+        }
         // A newer waiting update supersedes the rejected one.
         if !self.pending.contains_key(&key) {
             if attempts >= MAX_ATTEMPTS {

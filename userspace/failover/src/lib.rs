@@ -43,8 +43,9 @@
 //! STARTTLS and TLS (R15) are the shell's (tandemd's partner sessions run rustls before the
 //! first byte reaches the endpoint); several relationships are several
 //! [`relationship::Relationship`] values, selected by the shell from the CONNECT's name (R7,
-//! R9). POOLREQ is answered with POOLRESP here; the proportional prefix rebalancing behind it
-//! is not built yet.
+//! R9). A secondary sends POOLREQ after announcing NORMAL and POOLREQ is answered with POOLRESP
+//! here; the prefix hand-overs themselves are top-level IAPREFIX BNDUPDs the shell builds
+//! (`tandem_engine::partner`, proportional allocation, §4.2.2).
 //!
 //! # Errors
 //!

@@ -225,6 +225,9 @@ pub struct Relationship<U: LazyUpdate> {
     outbox: VecDeque<Box<[u8]>>,
     /// A state change waits for `handle_persisted` before STATE goes out.
     unannounced: bool,
+    /// A secondary that entered NORMAL sends POOLREQ once its STATE is out (§8, NORMAL
+    /// entry actions; §4.2.2).
+    pool_request_due: bool,
     shutting_down: bool,
     timers: [Option<Millis>; 8],
     events: VecDeque<Event<U::Key, U>>,
@@ -281,6 +284,7 @@ impl<U: LazyUpdate> Relationship<U> {
             answering: None,
             outbox: VecDeque::new(),
             unannounced: false,
+            pool_request_due: false,
             shutting_down: false,
             timers: [None; 8],
             events: VecDeque::new(),
@@ -352,6 +356,9 @@ impl<U: LazyUpdate> Relationship<U> {
         if std::mem::take(&mut self.unannounced) {
             let local = self.local_state();
             self.endpoint.handle_local_state(now, local);
+        }
+        if self.state == ServerState::Normal && std::mem::take(&mut self.pool_request_due) {
+            self.request_pool(now);
         }
         self.pump(now);
     }

@@ -31,6 +31,12 @@ impl LazyUpdate for BindingUpdate {
     fn is_rejection(reply: &FailoverMessage<'_>) -> bool {
         decode_bndreply(reply).map_or(true, |r| r.has_rejection())
     }
+
+    /// A refused top-level IAPREFIX (FREE-BACKUP or FREE, §4.2.2) is the partner's answer
+    /// to a hand-over: the owner records it instead of resending.
+    fn refusal_is_final(&self) -> bool {
+        matches!(self, Self::Prefix { .. })
+    }
 }
 
 #[cfg(test)]

@@ -24,6 +24,10 @@ impl LazyUpdate for Up {
     fn is_rejection(_reply: &FailoverMessage<'_>) -> bool {
         false
     }
+    /// Keys from 100 on stand for hand-overs whose refusal is an answer (§4.2.2).
+    fn refusal_is_final(&self) -> bool {
+        self.key >= 100
+    }
 }
 
 fn up(key: u32, version: u32) -> Up {
@@ -195,4 +199,17 @@ fn unencodable_updates_are_dropped_and_counted() {
     q.drop_unencodable(4);
     assert_eq!(send_all(&mut q, 4, 1), vec![(1, up(2, 1))]);
     assert_eq!(q.stats().unencodable, 1);
+}
+
+#[test]
+fn a_final_refusal_is_settled_with_the_update_and_not_parked() {
+    let mut q = UpdateQueue::new(10);
+    q.push(up(100, 1));
+    send_all(&mut q, 4, 1);
+    let settled = q.settle(Xid::from_u32(1), true).unwrap();
+    assert!(settled.rejected);
+    assert_eq!(settled.update, Some(up(100, 1)));
+    assert_eq!(q.parked_len(), 0);
+    q.next_pass();
+    assert!(q.is_idle(), "a final refusal is never resent");
 }

@@ -253,8 +253,10 @@ impl<U: LazyUpdate> Relationship<U> {
         self.partner_down_time = (next == ServerState::PartnerDown).then_some(now.wall);
         match next {
             ServerState::Normal => {
-                // Send every update the partner has not acknowledged (R28).
+                // Send every update the partner has not acknowledged (R28); afterwards a
+                // secondary asks for its share of the delegable prefixes (§4.2.2).
                 self.events.push_back(Event::CollectUpdates { all: false });
+                self.pool_request_due = self.role == Role::Secondary;
             }
             ServerState::CommunicationsInterrupted => {
                 if let Some(d) = self.cfg.auto_partner_down {
@@ -316,7 +318,18 @@ impl<U: LazyUpdate> Relationship<U> {
         self.set(Timer::UpdateRequest, now.mono.add_ms(wait));
     }
 
-    /// Queues an option-less message (UPDREQ, UPDREQALL, UPDDONE) with `xid`.
+    /// POOLREQ: "please check my share of delegable prefixes" (RFC 8156 §4.2.2). The primary
+    /// answers with POOLRESP and hands prefixes over as BNDUPDs.
+    pub(super) fn request_pool(&mut self, now: Now) {
+        if !self.endpoint.is_established() {
+            return;
+        }
+        let queue = &self.queue;
+        let xid = self.endpoint.alloc_xid(|x| queue.is_outstanding(x));
+        self.push_frame(now, MessageType::PoolReq, xid);
+    }
+
+    /// Queues an option-less message (UPDREQ, UPDREQALL, UPDDONE, POOLREQ) with `xid`.
     fn push_frame(&mut self, now: Now, t: MessageType, xid: Xid) {
         let mut buf = [0u8; 16];
         let sent = Some(FailoverTime(now.wall.0));

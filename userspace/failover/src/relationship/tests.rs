@@ -731,6 +731,26 @@ fn poolreq_is_acknowledged_with_poolresp_and_reported() {
 }
 
 #[test]
+fn the_secondary_asks_for_its_prefix_share_after_announcing_normal() {
+    // RFC 8156 §8 NORMAL entry actions and §4.2.2: the secondary sends POOLREQ, the primary
+    // answers POOLRESP and tells its shell to rebalance.
+    let p = normal_pair();
+    let sent = &p.sides[1].sent_types;
+    let state = sent.iter().rposition(|t| *t == MessageType::State).unwrap();
+    let pool = sent
+        .iter()
+        .position(|t| *t == MessageType::PoolReq)
+        .unwrap();
+    assert!(pool > state, "POOLREQ before STATE(NORMAL): {sent:?}");
+    assert_eq!(
+        sent.iter().filter(|t| **t == MessageType::PoolReq).count(),
+        1
+    );
+    assert!(!p.sides[0].sent_types.contains(&MessageType::PoolReq));
+    assert!(p.sides[0].sent_types.contains(&MessageType::PoolResp));
+}
+
+#[test]
 fn a_protocol_error_drops_the_connection_and_the_primary_redials() {
     let mut p = normal_pair();
     let now = p.now();
