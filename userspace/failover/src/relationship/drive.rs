@@ -240,7 +240,13 @@ impl<U: LazyUpdate> Relationship<U> {
         self.state = next;
         self.since = now.wall;
         self.stats.state_changes += 1;
-        tracing::info!(from = %from, to = %next, "failover state change");
+        // The shell logs the change with the relationship at info level.
+        tracing::debug!(
+            relationship = %String::from_utf8_lossy(&self.cfg.connection.relationship_name),
+            from = %from,
+            to = %next,
+            "failover state change"
+        );
         self.unannounced = true;
         self.persist(now);
         self.events.push_back(Event::StateChanged {
