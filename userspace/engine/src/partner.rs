@@ -8,7 +8,9 @@
 //! * [`apply_reply`]: the partner's BNDREPLY to our update: acknowledged partner lifetimes and
 //!   PENDING-FREE → FREE for acknowledged releases and expiries (§7.7; R39);
 //! * [`tick`]: expiry, and in PARTNER-DOWN the freeing of unacknowledged releases after the MCLT
-//!   (§8.4.1; R56).
+//!   (§8.4.1; R56);
+//! * [`share`]: proportional allocation of delegable prefixes, top-level IAPREFIX updates
+//!   (§4.2.2; R43–R45).
 //!
 //! Time conversion: the failover crate counts seconds since 2000-01-01 (`FoTime`), the lease
 //! crate Unix seconds (0 = none).
@@ -28,6 +30,10 @@ use tandem_wire::failover::FailoverTime;
 use tandem_wire::StatusCode;
 
 use crate::Engine;
+
+mod share;
+
+pub use share::{changed_prefixes, prefix_update, share_update};
 
 /// Unix seconds → failover time (`None` for 0 = none).
 pub fn fo_time(unix: u64) -> Option<FoTime> {
@@ -58,7 +64,7 @@ fn state_of(s: BindingStatus) -> Option<LeaseState> {
     }
 }
 
-fn resource(addr: Ipv6Addr, prefix_len: u8) -> Resource {
+pub(crate) fn resource(addr: Ipv6Addr, prefix_len: u8) -> Resource {
     if prefix_len == 128 {
         Resource::address(addr)
     } else {
@@ -157,8 +163,9 @@ pub fn client_update(shard: &Shard, duid: &[u8], now: u64) -> Option<BindingUpda
     client_binding(shard.client_leases(duid), duid, now, false)
 }
 
-/// Updates for UPDREQ (`all` false: clients with a flagged lease) or UPDREQALL (`all`: every
-/// client), restricted to `subnets` when given (one relationship's subnets; R28, R52).
+/// Updates for UPDREQ (`all` false: clients with a flagged lease, pending prefix hand-overs)
+/// or UPDREQALL (`all`: every client and every unbound FREE-BACKUP prefix), restricted to
+/// `subnets` when given (one relationship's subnets; R28, R52).
 pub fn collect(shard: &Shard, subnets: Option<&[u32]>, all: bool, now: u64) -> Vec<BindingUpdate> {
     let in_scope = |l: &&Lease| subnets.is_none_or(|s| s.contains(&l.subnet_id));
     let duids: BTreeSet<&[u8]> = if all {
@@ -170,11 +177,13 @@ pub fn collect(shard: &Shard, subnets: Option<&[u32]>, all: bool, now: u64) -> V
             .map(|l| &*l.duid)
             .collect()
     };
-    duids
+    let mut out: Vec<BindingUpdate> = duids
         .into_iter()
         .filter(|d| !d.is_empty())
         .filter_map(|d| client_binding(shard.client_leases(d), d, now, all))
-        .collect()
+        .collect();
+    out.extend(share::collect_prefixes(shard, subnets, all, now));
+    out
 }
 
 fn local_times(l: &Lease) -> LocalTimes {
@@ -210,6 +219,27 @@ pub fn apply_update(
     update: &BindingUpdate,
     recovering_mclt: Option<u32>,
 ) -> BindingReply {
+    apply_update_in(shard, None, role, now, update, recovering_mclt)
+}
+
+/// [`apply_update`] for the partner of a relationship holding `subnets` (`None`: every
+/// subnet): a resource of another subnet is not the partner's business, ConfigurationConflict
+/// (R8: a subnet is in one relationship only; R35).
+pub fn apply_update_in(
+    shard: &mut Shard,
+    subnets: Option<&[u32]>,
+    role: Role,
+    now: u64,
+    update: &BindingUpdate,
+    recovering_mclt: Option<u32>,
+) -> BindingReply {
+    if let BindingUpdate::Prefix { item, .. } = update {
+        let r = resource(item.addr, item.prefix_len);
+        if !in_scope(shard, subnets, &r) {
+            return share::refuse_prefix(update);
+        }
+        return share::apply_prefix(shard, update);
+    }
     let now_fo = fo_time(now).unwrap_or(FoTime(0));
     let mut outcomes = {
         let view: &Shard = shard;
@@ -217,7 +247,7 @@ pub fn apply_update(
             role,
             now_fo,
             update,
-            |addr, len| view.pool_of(&resource(addr, len)).is_some(),
+            |addr, len| in_scope(view, subnets, &resource(addr, len)),
             |ia, it| {
                 let l = view.lease(&resource(it.addr, it.prefix_len))?;
                 Some(LocalLease {
@@ -322,10 +352,21 @@ pub fn apply_update(
     })
 }
 
-/// The partner accepted `sent` with `reply` (RFC 8156 §7.7; R39): each acknowledged item
+/// Is `r` in a pool of one of `subnets` (any pool when `None`)?
+fn in_scope(shard: &Shard, subnets: Option<&[u32]>, r: &Resource) -> bool {
+    shard
+        .subnet_of(r)
+        .is_some_and(|s| subnets.is_none_or(|list| list.contains(&s)))
+}
+
+/// The partner answered `sent` with `reply` (RFC 8156 §7.7; R39): each acknowledged item
 /// raises acked-partner-lifetime and, when it still describes the lease, clears the flag;
-/// acknowledged releases and expiries are freed.
+/// acknowledged releases and expiries are freed. For a top-level IAPREFIX the hand-over
+/// completes or, refused, ends (§4.2.2).
 pub fn apply_reply(shard: &mut Shard, reply: &BindingReply, sent: &BindingUpdate) {
+    if let BindingUpdate::Prefix { .. } = sent {
+        return share::prefix_replied(shard, reply, sent);
+    }
     for acked in reply.acked_items() {
         let Some((_, it)) = sent
             .items()

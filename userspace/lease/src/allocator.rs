@@ -119,6 +119,11 @@ impl Slice {
         }
     }
 
+    /// The shard whose slice of this subspace holds pool index `i`, if `i` is in the subspace.
+    pub(crate) fn owner_of(&self, i: u128) -> Option<u128> {
+        self.sub.position(i).map(|k| k % self.count)
+    }
+
     /// Slice index of pool index `i`, if this shard owns it.
     pub(crate) fn local(&self, i: u128) -> Option<u128> {
         let k = self.sub.position(i)?;

@@ -12,15 +12,14 @@ use crate::lease::LeaseState;
 ///
 /// Independent allocation of addresses (RFC 8156 §4.2.1): the primary allocates only
 /// addresses whose last bit is 1, the secondary only addresses whose last bit is 0.
-/// Delegable prefixes (RFC 8156 §4.2.2): the primary owns all of them; the secondary
-/// allocates none until proportional allocation (POOLREQ) gives it some, which a later
-/// increment adds.
+/// Delegable prefixes (RFC 8156 §4.2.2): the primary owns all of them except those it gave the
+/// secondary by proportional allocation ([`crate::BackupPrefix`]).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 #[non_exhaustive]
 pub enum FoRole {
-    /// The primary server: odd addresses, every prefix.
+    /// The primary server: odd addresses, every prefix not given to the secondary.
     Primary,
-    /// The secondary server: even addresses, no prefix.
+    /// The secondary server: even addresses, the prefixes the primary gave it (FREE-BACKUP).
     Secondary,
 }
 

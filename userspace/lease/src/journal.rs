@@ -5,22 +5,24 @@
 //! | field   | size | meaning                                   |
 //! |---------|------|-------------------------------------------|
 //! | magic   | 4    | [`RECORD_MAGIC`] `"TLJR"`                   |
-//! | version | 1    | [`VERSION`] (2; version 1 is still read)    |
+//! | version | 1    | [`VERSION`] (3; versions 1 and 2 are still read) |
 //! | length  | 4    | body length, [`MIN_BODY`]..=[`MAX_BODY`]  |
 //! | crc     | 4    | CRC-32 (IEEE) of the body                 |
 //! | body    | len  | change kind, resource, lease fields       |
 //!
-//! Body: change kind u8 (1 Upsert, 2 Remove); resource kind u8 (1 Na, 2 Pd); address 16;
+//! Body: change kind u8 (1 Upsert, 2 Remove, 3 Backup since version 3); resource kind u8 (1 Na, 2 Pd); address 16;
 //! prefix_len u8; then for Upsert: duid len u8 + duid, iaid u32, subnet_id u32, preferred u32,
 //! valid u32, cltt u64, expires_at u64, state u8 (1 Bound, 2 Declined, 3 Released, 4 Expired);
 //! since version 2 followed by the failover data of RFC 8156 §7.3 ([`crate::FoData`]): flags u8
 //! (bit 0 tell-partner, other bits zero), start-time-of-state u64, partner-lifetime u64,
 //! acked-partner-lifetime u64, expiration-time u64, partner-raw-clt-time u32, T1 u32, T2 u32.
 //! A version 1 Upsert decodes with [`crate::FoData::default()`] (standalone); a Remove has the
-//! same body in both versions.
+//! same body in every version. A Backup (RFC 8156 §4.2.2, [`crate::BackupPrefix`]) is followed by
+//! flags u8 (bit 0 present = FREE-BACKUP, bit 1 a Give pending, bit 2 a Reclaim pending) and
+//! since u64; absent (flags 0, since 0) = the prefix is the primary's again.
 //!
 //! Snapshot = header (magic `"TLSS"`, version u8, generation u64, CRC-32 of those 13 bytes)
-//! followed by one Upsert record per lease. Headers of version 1 and 2 are both accepted; each
+//! followed by one Upsert record per lease. Headers of versions 1 to 3 are accepted; each
 //! record carries its own version.
 
 use std::net::Ipv6Addr;
@@ -28,13 +30,16 @@ use std::net::Ipv6Addr;
 use crate::failover::FoData;
 use crate::lease::{Lease, LeaseChange, LeaseState};
 use crate::resource::{LeaseKind, Resource};
+use crate::share::{BackupPrefix, ShareMove};
 
 /// Magic at the start of every record.
 pub const RECORD_MAGIC: [u8; 4] = *b"TLJR";
 /// Magic at the start of a snapshot.
 pub const SNAPSHOT_MAGIC: [u8; 4] = *b"TLSS";
 /// Format version of the records and snapshot headers this encoder writes.
-pub const VERSION: u8 = 2;
+pub const VERSION: u8 = 3;
+/// The format before Backup records (its bodies are read as version 3 ones).
+pub const VERSION_2: u8 = 2;
 /// The first format (no failover data), still read.
 pub const VERSION_1: u8 = 1;
 /// Record header length (magic, version, length, crc).
@@ -103,6 +108,10 @@ pub fn encode(change: &LeaseChange, out: &mut Vec<u8>) {
             out.push(2);
             r
         }
+        LeaseChange::Backup(r, _) => {
+            out.push(3);
+            r
+        }
     };
     out.push(match r.kind {
         LeaseKind::Na => 1,
@@ -138,6 +147,18 @@ pub fn encode(change: &LeaseChange, out: &mut Vec<u8>) {
         for v in [fo.partner_raw_clt_time, fo.t1_s, fo.t2_s] {
             out.extend_from_slice(&v.to_be_bytes());
         }
+    }
+    if let LeaseChange::Backup(_, entry) = change {
+        let (flags, since) = entry.map_or((0, 0), |e| {
+            let pending = match e.pending {
+                None => 0,
+                Some(ShareMove::Give) => 2,
+                Some(ShareMove::Reclaim) => 4,
+            };
+            (1 | pending, e.since)
+        });
+        out.push(flags);
+        out.extend_from_slice(&since.to_be_bytes());
     }
     let len = (out.len() - body) as u32;
     let crc = crc32fast::hash(&out[body..]);
@@ -216,7 +237,7 @@ fn check(b: &[u8]) -> Result<(LeaseChange, usize), SkipReason> {
         return Err(SkipReason::Torn);
     }
     let version = b[4];
-    if version != VERSION && version != VERSION_1 {
+    if !(VERSION_1..=VERSION).contains(&version) {
         return Err(SkipReason::BadVersion);
     }
     let len = u32::from_be_bytes([b[5], b[6], b[7], b[8]]);
@@ -280,6 +301,22 @@ fn decode_body(body: &[u8], version: u8) -> Option<LeaseChange> {
     };
     let out = match change {
         2 => LeaseChange::Remove(resource),
+        3 if version == VERSION => {
+            let (flags, since) = (c.u8()?, c.u64()?);
+            let pending = match flags {
+                0 if since == 0 => {
+                    return c
+                        .0
+                        .is_empty()
+                        .then_some(LeaseChange::Backup(resource, None))
+                }
+                1 => None,
+                3 => Some(ShareMove::Give),
+                5 => Some(ShareMove::Reclaim),
+                _ => return None,
+            };
+            LeaseChange::Backup(resource, Some(BackupPrefix { since, pending }))
+        }
         1 => {
             let dl = usize::from(c.u8()?);
             if dl > MAX_DUID_LEN {
@@ -365,7 +402,7 @@ pub fn decode_snapshot_header(buf: &[u8]) -> Result<(u64, usize), Skipped> {
     if h[..4] != SNAPSHOT_MAGIC {
         return Err(bad(SkipReason::BadMagic));
     }
-    if h[4] != VERSION && h[4] != VERSION_1 {
+    if !(VERSION_1..=VERSION).contains(&h[4]) {
         return Err(bad(SkipReason::BadVersion));
     }
     let crc = u32::from_be_bytes([h[13], h[14], h[15], h[16]]);

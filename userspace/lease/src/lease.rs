@@ -5,6 +5,7 @@
 
 use crate::failover::FoData;
 use crate::resource::Resource;
+use crate::share::BackupPrefix;
 
 /// The state of a lease in the table. RFC 8156 binding-status: Bound = ACTIVE, Declined =
 /// ABANDONED, Released = RELEASED, Expired = EXPIRED (see [`LeaseState::binding_status`]).
@@ -57,4 +58,7 @@ pub enum LeaseChange {
     Upsert(Lease),
     /// A lease was removed (released or reclaimed).
     Remove(Resource),
+    /// A delegable prefix became the secondary's (`Some`, FREE-BACKUP) or the primary's again
+    /// (`None`) (RFC 8156 §4.2.2; [`crate::BackupPrefix`]).
+    Backup(Resource, Option<BackupPrefix>),
 }

@@ -12,9 +12,9 @@
 //!
 //! - Failover (RFC 8156): every [`Lease`] carries its [`FoData`] (§7.3; all zero standalone).
 //!   [`Shard::set_subnet_failover`] puts a subnet in failover with a [`FoRole`]: addresses are
-//!   then allocated only from this server's half (primary last bit 1, secondary 0; §4.2.1), the
-//!   primary owns every delegable prefix and the secondary none (proportional allocation is a
-//!   later increment), local changes set tell-partner, and Release and expiry keep the lease
+//!   then allocated only from this server's half (primary last bit 1, secondary 0; §4.2.1), delegable
+//!   prefixes are shared by proportional allocation (§4.2.2, [`Shard::rebalance`]: the
+//!   primary owns every prefix without a [`BackupPrefix`], the secondary those with one), local changes set tell-partner, and Release and expiry keep the lease
 //!   (Released / Expired) until [`Shard::partner_acked`] or, in PARTNER-DOWN,
 //!   [`Shard::free_unacked`] frees it. [`Shard::apply_partner`] stores the partner's bindings;
 //!   [`Shard::tell_partner_leases`] and [`Shard::leases`] feed UPDREQ / UPDREQALL.
@@ -31,8 +31,10 @@ mod lease;
 mod pool;
 mod resource;
 mod shard;
+mod share;
 
 pub use failover::{AckOutcome, FoData, FoRole, PartnerAck};
 pub use lease::{Lease, LeaseChange, LeaseState};
 pub use resource::{LeaseKind, PoolDef, PoolId, PoolRange, Resource};
-pub use shard::Shard;
+pub use shard::{prefix_slice_of, CrossNote, Shard, ShareRefusal};
+pub use share::{BackupPrefix, Rebalanced, ShareCounts, ShareMove, ShareTarget};

@@ -16,7 +16,12 @@ use crate::lease::{Lease, LeaseChange, LeaseState};
 use crate::pool::PoolMap;
 use crate::resource::{LeaseKind, PoolDef, PoolId, Resource};
 
+mod cross;
 mod failover;
+mod share;
+
+pub use cross::CrossNote;
+pub use share::{prefix_slice_of, ShareRefusal};
 
 struct Pool {
     def: PoolDef,
@@ -25,6 +30,13 @@ struct Pool {
     /// In PARTNER-DOWN after the MCLT: this shard's slice of the partner's half, opened by
     /// [`Shard::open_partner_half`] (RFC 8156 §8.4.1; OPEN-2).
     partner: Option<Slice>,
+    /// Delegable prefixes only: the unbound FREE-BACKUP prefixes of this shard's slice, by pool
+    /// index (RFC 8156 §4.2.2). The secondary allocates from them; the primary's slice keeps
+    /// them marked used.
+    backup_free: BTreeSet<u128>,
+    /// May this server allocate from `backup_free`? The secondary always; the primary once
+    /// PARTNER-DOWN opened the partner's share.
+    backup_usable: bool,
 }
 
 /// The bindings of the clients whose DUID hashes to this shard, plus this shard's slice of every
@@ -54,6 +66,14 @@ pub struct Shard {
     pending: BTreeSet<(u64, Resource)>,
     /// Leases whose tell-partner flag is set (R28), in resource order.
     tell: BTreeSet<Resource>,
+    /// Delegable prefixes of this shard's slices that belong to the secondary (FREE-BACKUP,
+    /// RFC 8156 §4.2.2), bound or not.
+    backup: BTreeMap<Resource, crate::BackupPrefix>,
+    /// Partner bindings stored or freed here whose resource lies in another shard's slice,
+    /// for that shard ([`Shard::take_cross`]).
+    cross: Vec<CrossNote>,
+    /// Leases in the table by kind: addresses, prefixes.
+    counts: [u64; 2],
 }
 
 impl Shard {
@@ -70,6 +90,8 @@ impl Shard {
                     map,
                     slice,
                     partner: None,
+                    backup_free: BTreeSet::new(),
+                    backup_usable: false,
                 }
             })
             .collect();
@@ -86,6 +108,9 @@ impl Shard {
             fo_subnets: Vec::new(),
             pending: BTreeSet::new(),
             tell: BTreeSet::new(),
+            backup: BTreeMap::new(),
+            cross: Vec::new(),
+            counts: [0; 2],
         };
         for r in reserved {
             s.reserved.insert(*r);
@@ -166,8 +191,10 @@ impl Shard {
                     addr: h,
                     prefix_len: plen,
                 };
-                if let Some(j) = pl.map.index_of(&r).and_then(|i| pl.slice.local(i)) {
-                    if !pl.slice.is_used(j) {
+                if let Some(i) = pl.map.index_of(&r) {
+                    if pl.slice.local(i).is_some_and(|j| !pl.slice.is_used(j))
+                        || (pl.backup_usable && pl.backup_free.contains(&i))
+                    {
                         return Some(r);
                     }
                 }
@@ -186,6 +213,13 @@ impl Shard {
         let pl = &mut self.pools[p];
         if let Some(j) = pl.slice.find_free() {
             return pl.map.resource_at(pl.slice.global(j));
+        }
+        // Delegable prefixes: the secondary's own share, or (the primary's own being
+        // exhausted) the secondary's once PARTNER-DOWN opened it (RFC 8156 §4.2.2).
+        if pl.backup_usable {
+            if let Some(&i) = pl.backup_free.first() {
+                return pl.map.resource_at(i);
+            }
         }
         // Our own half is exhausted: the partner's, when PARTNER-DOWN opened it.
         let partner = pl.partner.as_mut()?;
@@ -301,6 +335,7 @@ impl Shard {
                 continue;
             }
             if let Some(l) = self.table.remove(&r) {
+                self.count(&r, false);
                 self.unlink_client(&l);
                 self.mark(&r, false);
             }
@@ -334,6 +369,7 @@ impl Shard {
             LeaseChange::Remove(r) => {
                 self.remove(&r);
             }
+            LeaseChange::Backup(r, entry) => self.set_backup_entry(r, entry),
         }
     }
 
@@ -368,11 +404,23 @@ impl Shard {
         })
     }
 
+    /// Leases in the table (any state): (addresses, prefixes).
+    pub fn lease_counts(&self) -> (u64, u64) {
+        (self.counts[0], self.counts[1])
+    }
+
+    fn count(&mut self, r: &Resource, up: bool) {
+        let c = &mut self.counts[usize::from(r.kind == LeaseKind::Pd)];
+        *c = if up { *c + 1 } else { c.saturating_sub(1) };
+    }
+
     fn upsert(&mut self, lease: Lease) {
         let r = lease.resource;
         if let Some(old) = self.table.remove(&r) {
             self.unindex(&old);
             self.unlink_client(&old);
+        } else {
+            self.count(&r, true);
         }
         if lease.state.is_pending_free() {
             self.pending.insert((lease.fo.start_time_of_state, r));
@@ -396,6 +444,7 @@ impl Shard {
         let Some(old) = self.table.remove(r) else {
             return false;
         };
+        self.count(r, false);
         self.unindex(&old);
         self.unlink_client(&old);
         self.mark(r, false);
@@ -422,15 +471,27 @@ impl Shard {
     }
 
     /// Mark `r` used or free in this shard's slice (if it lies in one). Freeing keeps
-    /// reserved and foreign resources used.
+    /// reserved and foreign resources used, and FREE-BACKUP prefixes used in the slices (they
+    /// go to the pool's `backup_free` instead).
     fn mark(&mut self, r: &Resource, used: bool) {
         if !used && (self.reserved.contains(r) || self.foreign.contains(r)) {
             return;
         }
+        let backup = self.backup.contains_key(r);
         for p in &mut self.pools {
             let Some(i) = p.map.index_of(r) else {
                 continue;
             };
+            if backup {
+                if used {
+                    p.backup_free.remove(&i);
+                } else {
+                    p.backup_free.insert(i);
+                }
+                if !used {
+                    continue;
+                }
+            }
             for slice in std::iter::once(&mut p.slice).chain(p.partner.as_mut()) {
                 if let Some(j) = slice.local(i) {
                     if used {
@@ -474,6 +535,14 @@ impl Shard {
                 self.table.len()
             ));
         }
+        let pd = self
+            .table
+            .keys()
+            .filter(|r| r.kind == LeaseKind::Pd)
+            .count() as u64;
+        if self.lease_counts() != (self.table.len() as u64 - pd, pd) {
+            return Err(format!("lease counts {:?} wrong", self.lease_counts()));
+        }
         let flagged = self.table.values().filter(|l| l.fo.tell_partner).count();
         if flagged != self.tell.len() {
             return Err(format!(
@@ -512,6 +581,7 @@ impl Shard {
                 .keys()
                 .chain(self.reserved.iter())
                 .chain(self.foreign.iter())
+                .chain(self.backup.keys())
                 .filter_map(|r| p.map.index_of(r).and_then(|i| p.slice.local(i)))
                 .collect();
             expect.sort_unstable();
@@ -523,6 +593,24 @@ impl Shard {
                     p.def.id,
                     got.len(),
                     expect.len()
+                ));
+            }
+            let backup_free: BTreeSet<u128> = self
+                .backup
+                .keys()
+                .filter(|r| {
+                    !self.table.contains_key(r)
+                        && !self.reserved.contains(r)
+                        && !self.foreign.contains(r)
+                })
+                .filter_map(|r| p.map.index_of(r))
+                .collect();
+            if backup_free != p.backup_free {
+                return Err(format!(
+                    "pool {:?}: {} unbound FREE-BACKUP prefixes, index holds {}",
+                    p.def.id,
+                    backup_free.len(),
+                    p.backup_free.len()
                 ));
             }
         }

@@ -150,6 +150,7 @@ pub(crate) fn serve(config_path: &Path) -> anyhow::Result<()> {
             shutdown: shutdown.clone(),
             status: fo_status.clone(),
             partner_down: partner_down.clone(),
+            pools: engine.pool_defs().to_vec(),
         });
     }
     let mut shared = Vec::new();

@@ -90,6 +90,8 @@ pub(crate) struct Local {
     pub(crate) journal_failing: u64,
     pub(crate) leases_na: u64,
     pub(crate) leases_pd: u64,
+    /// Unbound delegable prefixes that are the failover secondary's (FREE-BACKUP).
+    pub(crate) prefixes_backup_free: u64,
 }
 
 impl Local {
@@ -116,6 +118,7 @@ pub(crate) struct Shared {
     journal_failing: AtomicU64,
     leases_na: AtomicU64,
     leases_pd: AtomicU64,
+    prefixes_backup_free: AtomicU64,
 }
 
 impl Shared {
@@ -133,6 +136,7 @@ impl Shared {
             journal_failing: AtomicU64::new(0),
             leases_na: AtomicU64::new(0),
             leases_pd: AtomicU64::new(0),
+            prefixes_backup_free: AtomicU64::new(0),
         })
     }
 
@@ -153,6 +157,8 @@ impl Shared {
         self.journal_failing.store(l.journal_failing, Relaxed);
         self.leases_na.store(l.leases_na, Relaxed);
         self.leases_pd.store(l.leases_pd, Relaxed);
+        self.prefixes_backup_free
+            .store(l.prefixes_backup_free, Relaxed);
     }
 }
 
@@ -169,6 +175,9 @@ struct WorkerJson {
 struct LeasesJson {
     na: u64,
     pd: u64,
+    /// Unbound delegable prefixes that are the failover secondary's (FREE-BACKUP, RFC 8156
+    /// §4.2.2), as this server's records say.
+    pd_backup_free: u64,
 }
 
 #[derive(Serialize)]
@@ -232,6 +241,7 @@ pub(crate) fn write(dir: &Path, workers: &[Arc<Shared>], meta: &Meta<'_>) -> std
         leases: LeasesJson {
             na: sum(&|w| w.leases_na.load(Relaxed)),
             pd: sum(&|w| w.leases_pd.load(Relaxed)),
+            pd_backup_free: sum(&|w| w.prefixes_backup_free.load(Relaxed)),
         },
         journal: JournalJson {
             records: sum(&|w| w.journal_records.load(Relaxed)),

@@ -18,7 +18,7 @@ use std::io::{self, Read, Write};
 use std::os::fd::OwnedFd;
 use std::path::{Path, PathBuf};
 
-use tandem_lease::{journal, Lease, LeaseChange, PoolDef, Resource, Shard};
+use tandem_lease::{journal, BackupPrefix, Lease, LeaseChange, PoolDef, Resource, Shard};
 use tracing::{info, warn};
 
 /// Holds the shard count the store's files are distributed by.
@@ -101,7 +101,7 @@ impl Store {
         let per_shard = self.replay_all(&mut report)?;
         let mut leases: Vec<Lease> = per_shard
             .into_values()
-            .flat_map(BTreeMap::into_values)
+            .flat_map(|state| state.leases.into_values())
             .collect();
         leases.sort_by_key(|l| l.resource);
         Ok((leases, report))
@@ -124,8 +124,18 @@ impl Store {
         let mut shards: Vec<Shard> = (0..count)
             .map(|i| Shard::new(i, count, pools, reserved))
             .collect();
-        for (origin, leases) in per_shard {
-            for lease in leases.into_values() {
+        let mut backups = Vec::new();
+        for (origin, state) in per_shard {
+            for (r, b) in state.backups {
+                // A FREE-BACKUP record lives with its prefix's pool slice (RFC 8156 §4.2.2).
+                let to = if relayout {
+                    tandem_lease::prefix_slice_of(pools, &r, count).unwrap_or(0)
+                } else {
+                    origin
+                };
+                backups.push((to, r, b));
+            }
+            for lease in state.leases.into_values() {
                 let to = if relayout {
                     if lease.duid.is_empty() {
                         0
@@ -136,6 +146,12 @@ impl Store {
                     origin
                 };
                 shards[to as usize].apply_replayed(LeaseChange::Upsert(lease));
+            }
+        }
+        // After the leases, so each record sees whether its prefix is delegated.
+        for (to, r, b) in backups {
+            if let Some(shard) = shards.get_mut(to as usize) {
+                shard.apply_replayed(LeaseChange::Backup(r, Some(b)));
             }
         }
         // A lease held by one shard may lie in another shard's slice (layout or pools changed):
@@ -175,10 +191,7 @@ impl Store {
         Ok((shards, journals, report))
     }
 
-    fn replay_all(
-        &self,
-        report: &mut LoadReport,
-    ) -> io::Result<BTreeMap<u32, BTreeMap<Resource, Lease>>> {
+    fn replay_all(&self, report: &mut LoadReport) -> io::Result<BTreeMap<u32, Replayed>> {
         let mut files: BTreeMap<u32, ShardFiles> = BTreeMap::new();
         for entry in fs::read_dir(self.shards_dir())? {
             let path = entry?.path();
@@ -193,7 +206,7 @@ impl Store {
         }
         let mut out = BTreeMap::new();
         for (shard, (snapshot, mut journals)) in files {
-            let mut leases = BTreeMap::new();
+            let mut leases = Replayed::default();
             let mut from_generation = 0;
             if let Some(path) = snapshot {
                 report.files += 1;
@@ -333,21 +346,30 @@ impl JournalFile {
     }
 }
 
-fn replay(
-    bytes: &[u8],
-    leases: &mut BTreeMap<Resource, Lease>,
-    report: &mut LoadReport,
-    path: &Path,
-) {
+/// One shard's files replayed: its leases and its FREE-BACKUP records (RFC 8156 §4.2.2).
+#[derive(Debug, Default)]
+pub(crate) struct Replayed {
+    leases: BTreeMap<Resource, Lease>,
+    backups: BTreeMap<Resource, BackupPrefix>,
+}
+
+fn replay(bytes: &[u8], state: &mut Replayed, report: &mut LoadReport, path: &Path) {
     for record in journal::read(bytes) {
         match record {
             Ok(LeaseChange::Upsert(lease)) => {
                 report.records += 1;
-                leases.insert(lease.resource, lease);
+                state.leases.insert(lease.resource, lease);
             }
             Ok(LeaseChange::Remove(resource)) => {
                 report.records += 1;
-                leases.remove(&resource);
+                state.leases.remove(&resource);
+            }
+            Ok(LeaseChange::Backup(resource, entry)) => {
+                report.records += 1;
+                match entry {
+                    Some(b) => state.backups.insert(resource, b),
+                    None => state.backups.remove(&resource),
+                };
             }
             Ok(_) => report.records += 1,
             Err(skipped) => {
@@ -364,6 +386,9 @@ fn write_snapshot(dir: &Path, shard: &Shard, generation: u64) -> io::Result<()> 
     journal::encode_snapshot_header(generation, &mut buf);
     for lease in shard.leases() {
         journal::encode(&LeaseChange::Upsert(lease.clone()), &mut buf);
+    }
+    for (r, b) in shard.backup_prefixes() {
+        journal::encode(&LeaseChange::Backup(*r, Some(*b)), &mut buf);
     }
     let path = dir.join(format!("shard-{}.snap", shard.shard_id()));
     write_durably(&path, &buf)?;

@@ -6,7 +6,6 @@
 //! whose batch is stable. Nothing here takes a lock; the per-packet path touches no atomic
 //! except the bounded queues of handoffs.
 
-use std::collections::HashMap;
 use std::io;
 use std::os::fd::{AsRawFd, OwnedFd};
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -16,7 +15,7 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 use crossbeam_channel::{Receiver, Sender, TrySendError};
 use io_uring::{opcode, squeue, types, IoUring};
 use tandem_engine::{client_duid, Engine, RxMeta};
-use tandem_lease::{journal, LeaseKind, PoolId, PoolRange, Shard};
+use tandem_lease::{journal, Shard};
 use tracing::{debug, error, info, warn};
 
 mod partner;
@@ -156,7 +155,6 @@ struct Ctx {
     retry_at: Option<Instant>,
     peers: Vec<Peer>,
     peer_dirty: Vec<bool>,
-    pool_kind: HashMap<PoolId, LeaseKind>,
     stats: Local,
     shared: Arc<Shared>,
 }
@@ -164,18 +162,6 @@ struct Ctx {
 impl Worker {
     fn new(ring: IoUring, s: Setup) -> Self {
         let count = s.peers.len() as u32;
-        let pool_kind = s
-            .engine
-            .pool_defs()
-            .iter()
-            .map(|p| {
-                let kind = match p.range {
-                    PoolRange::Prefixes { .. } => LeaseKind::Pd,
-                    _ => LeaseKind::Na,
-                };
-                (p.id, kind)
-            })
-            .collect();
         let wake_fd = s.peers[s.id as usize].wake.clone();
         let socket_fd = s.socket.as_raw_fd();
         Self {
@@ -209,7 +195,6 @@ impl Worker {
                 retry_at: None,
                 peer_dirty: vec![false; count as usize],
                 peers: s.peers,
-                pool_kind,
                 stats: Local::new(),
                 shared: s.stats,
             },
@@ -468,6 +453,10 @@ impl Ctx {
             n += 1;
         }
         self.gc.added_records(n);
+        if self.fo.is_some() {
+            self.tells
+                .extend(self.shard.take_cross().into_iter().map(Held::Cross));
+        }
         // Held behind this batch (it has records, so nothing is released at once).
         for h in self.tells.drain(..) {
             self.gc.attach(h, true);
@@ -610,15 +599,10 @@ impl Ctx {
             debug!(worker = self.id, reclaimed, "reclaimed expired leases");
             self.record_changes();
         }
-        let (mut na, mut pd) = (0, 0);
-        for (pool, _size, used) in self.shard.pool_stats() {
-            match self.pool_kind.get(&pool) {
-                Some(LeaseKind::Pd) => pd += used,
-                _ => na += used,
-            }
-        }
+        let (na, pd) = self.shard.lease_counts();
         self.stats.leases_na = na;
         self.stats.leases_pd = pd;
+        self.stats.prefixes_backup_free = self.shard.backup_free_count();
         let snapshot_estimate = self.shard.len() as u64 * 128;
         if self.journal.offset > COMPACT_JOURNAL_BYTES.max(2 * snapshot_estimate)
             && self.gc.is_idle()

@@ -13,7 +13,7 @@ use tandem_failover::binding::{
 use tandem_failover::{
     Millis, Now, PersistedState, Relationship, RelationshipConfig, RelationshipEvent as Event, Role,
 };
-use tandem_lease::{LeaseChange, Shard};
+use tandem_lease::{LeaseChange, Shard, ShareTarget};
 use tandem_wire::failover::FailoverMessage;
 
 use crate::faults::CrashPoint;
@@ -24,6 +24,23 @@ use crate::rng::Rng;
 pub const T0_UNIX: u64 = 1_800_000_000;
 /// The interface index both servers see the client link on.
 pub const LINK_IF: u32 = 2;
+
+/// The secondary's share of the delegable prefixes and the rebalancing threshold (half of the
+/// 16 /56s, moved when off by more than two).
+const SHARE: ShareTarget = ShareTarget {
+    share_permille: 500,
+    threshold_permille: 125,
+};
+
+/// How often the primary re-examines the split in NORMAL (tandemd's period).
+const REBALANCE_EVERY_MS: u64 = 30_000;
+
+/// What one commit changed that the partner must hear about.
+#[derive(Debug, Default)]
+struct Changed {
+    clients: Vec<Box<[u8]>>,
+    prefixes: Vec<tandem_lease::Resource>,
+}
 
 /// One server (module doc).
 pub struct Server {
@@ -52,6 +69,8 @@ pub struct Server {
     /// (`None` DUID), and items it acknowledged to its partner (DUID, ACTIVE until Unix s, or
     /// `None` for another status).
     acks: Vec<((Ipv6Addr, u8), Option<AckedBinding>)>,
+    /// The primary's next prefix rebalancing (§4.2.2), while NORMAL.
+    rebalance_at: Option<u64>,
     out: Vec<u8>,
     buf: Vec<u8>,
 }
@@ -88,6 +107,7 @@ impl Server {
             plant: None,
             trace: std::env::var_os("SIM_TRACE").is_some(),
             acks: Vec::new(),
+            rebalance_at: None,
             out: vec![0; REPLY_LEN_MAX],
             buf: vec![0; 65_537],
         };
@@ -127,6 +147,7 @@ impl Server {
         self.conn = None;
         self.alive = true;
         self.crash_at = None;
+        self.rebalance_at = None;
         self.set_view();
         // Configuring the shard may free what no partner will ack; that is durable at once.
         let _ = self.commit();
@@ -141,8 +162,8 @@ impl Server {
     }
 
     /// Moves the shard's changes to storage, unless the armed crash strikes first; returns the
-    /// DUIDs of the clients whose bindings changed.
-    fn commit(&mut self) -> Result<Vec<Box<[u8]>>, Crashed> {
+    /// DUIDs of the clients whose bindings changed and the prefixes whose hand-over started.
+    fn commit(&mut self) -> Result<Changed, Crashed> {
         let changes: Vec<LeaseChange> = self.shard.drain_changes().collect();
         if self.crash_at == Some(CrashPoint::BeforeWrite) && !changes.is_empty() {
             return Err(Crashed);
@@ -160,7 +181,10 @@ impl Server {
             self.journal.extend(changes);
             return Err(Crashed);
         }
-        let changed = partner::changed_clients(&changes);
+        let changed = Changed {
+            clients: partner::changed_clients(&changes),
+            prefixes: partner::changed_prefixes(&changes).collect(),
+        };
         if self.trace {
             for c in &changes {
                 match c {
@@ -181,15 +205,46 @@ impl Server {
         Ok(changed)
     }
 
-    /// Queues a BNDUPD for each client whose bindings changed (lazy update, R27).
-    fn tell_partner(&mut self, ms: u64, changed: Vec<Box<[u8]>>) {
+    /// Queues a BNDUPD for each client whose bindings changed (lazy update, R27) and each
+    /// prefix hand-over (RFC 8156 §4.2.2).
+    fn tell_partner(&mut self, ms: u64, changed: Changed) {
         let now = self.now(ms);
         let now_unix = self.unix(ms);
-        for duid in changed {
+        for duid in changed.clients {
             if let Some(u) = partner::client_update(&self.shard, &duid, now_unix) {
                 self.rel.queue_update(now, u);
             }
         }
+        for r in changed.prefixes {
+            if let Some(u) = partner::share_update(&self.shard, &r, now_unix) {
+                self.rel.queue_update(now, u);
+            }
+        }
+    }
+
+    /// The primary's prefix rebalancing, as tandemd's control thread schedules it: after
+    /// POOLREQ, on entering NORMAL and every [`REBALANCE_EVERY_MS`] in NORMAL (§4.2.2).
+    fn rebalance(&mut self, ms: u64) -> Result<(), Crashed> {
+        let normal = self.rel.state().0 == tandem_failover::ServerState::Normal;
+        if self.role != Role::Primary || !normal {
+            self.rebalance_at = None;
+            return Ok(());
+        }
+        if self.rebalance_at.is_some_and(|t| t > ms) {
+            return Ok(());
+        }
+        self.rebalance_at = Some(ms + REBALANCE_EVERY_MS);
+        let (now, now_unix) = (self.now(ms), self.unix(ms));
+        let pending: Vec<_> = self.shard.share_pending().map(|(r, _)| *r).collect();
+        for r in pending {
+            if let Some(u) = partner::share_update(&self.shard, &r, now_unix) {
+                self.rel.queue_update(now, u);
+            }
+        }
+        self.shard.rebalance(&[1], SHARE, now_unix);
+        let changed = self.commit()?;
+        self.tell_partner(ms, changed);
+        Ok(())
     }
 
     /// A client's multicast packet. Returns the reply to deliver, if any.
@@ -302,7 +357,13 @@ impl Server {
                 self.stored = Some(p);
                 self.rel.handle_persisted(now);
             }
-            Event::StateChanged { .. } => self.set_view(),
+            Event::StateChanged { state, .. } => {
+                self.set_view();
+                if state == tandem_failover::ServerState::Normal {
+                    self.rebalance_at = Some(ms);
+                }
+            }
+            Event::PoolMessage { msg_type: 26, .. } => self.rebalance_at = Some(ms),
             Event::BindingUpdate { xid, frame } => {
                 let Ok(msg) = FailoverMessage::new_checked(&frame) else {
                     self.rel.handle_protocol_error(now);
@@ -405,7 +466,7 @@ impl Server {
         partner::tick(&mut self.shard, &self.engine, now_unix);
         let changed = self.commit()?;
         self.tell_partner(ms, changed);
-        Ok(())
+        self.rebalance(ms)
     }
 
     fn set_view(&mut self) {
@@ -425,6 +486,13 @@ impl Server {
             }],
         }));
         self.engine.configure_shard(&mut self.shard);
+    }
+
+    /// Does this server hold a FREE-BACKUP record for the prefix (§4.2.2)?
+    pub fn holds_backup(&self, prefix: Ipv6Addr, len: u8) -> bool {
+        self.shard
+            .backup(&tandem_lease::Resource::prefix(prefix, len))
+            .is_some()
     }
 
     /// This server's DUID.

@@ -62,6 +62,8 @@ pub struct Report {
     pub grants: u64,
     pub crashes: u64,
     pub partitions: u64,
+    /// Prefixes the secondary delegated from its FREE-BACKUP share (RFC 8156 §4.2.2).
+    pub backup_delegations: u64,
     /// The first violation, if any, with the simulated time it was seen.
     pub violation: Option<(u64, Violation)>,
     /// Short log of what happened, for replaying a seed.
@@ -318,11 +320,19 @@ pub fn run(o: &Options) -> Report {
                 Some(_) => {}
                 None => {
                     let before = clients[d.client].held.clone();
+                    let before_pd = clients[d.client].held_pd.map(|(p, l, _)| (p, l));
                     let from = servers
                         .iter()
                         .position(|s| check::reply_from(s, &d.packet))
                         .unwrap_or(0);
                     clients[d.client].on_reply(ms, from, &d.packet, &mut rng);
+                    let pd = clients[d.client].held_pd.map(|(p, l, _)| (p, l));
+                    if pd != before_pd
+                        && pd.is_some_and(|(p, l)| servers[from].holds_backup(p, l))
+                        && servers[from].role == Role::Secondary
+                    {
+                        report.backup_delegations += 1;
+                    }
                     if let Some(h) = &clients[d.client].held {
                         if before.as_ref() != Some(h) {
                             report.grants += 1;

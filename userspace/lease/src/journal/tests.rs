@@ -229,7 +229,7 @@ fn snapshot_header_round_trip_and_rejects() {
         Err(SkipReason::BadCrc)
     );
     c = b.clone();
-    c[4] = 3;
+    c[4] = VERSION + 1;
     assert_eq!(
         decode_snapshot_header(&c).map_err(|s| s.why),
         Err(SkipReason::BadVersion)
@@ -333,4 +333,54 @@ fn version_2_failover_fields_round_trip_and_unknown_flags_are_malformed() {
         read(&b).map(|i| i.map_err(|s| s.why)).collect::<Vec<_>>(),
         vec![Err(SkipReason::BadBody)]
     );
+}
+
+#[test]
+fn backup_records_round_trip_and_reject_bad_flags() {
+    use crate::share::{BackupPrefix, ShareMove};
+    let r = Resource::prefix("2001:db8:ab00::".parse().unwrap(), 56);
+    for entry in [
+        None,
+        Some(BackupPrefix {
+            since: 7,
+            pending: None,
+        }),
+        Some(BackupPrefix {
+            since: 8,
+            pending: Some(ShareMove::Give),
+        }),
+        Some(BackupPrefix {
+            since: 9,
+            pending: Some(ShareMove::Reclaim),
+        }),
+    ] {
+        let c = LeaseChange::Backup(r, entry);
+        let mut buf = Vec::new();
+        encode(&c, &mut buf);
+        assert_eq!(buf[4], VERSION);
+        assert_eq!(read(&buf).next(), Some(Ok(c)));
+    }
+    // Flags 7 (Give and Reclaim at once) is no record we write: the body is malformed.
+    let mut buf = Vec::new();
+    encode(
+        &LeaseChange::Backup(
+            r,
+            Some(BackupPrefix {
+                since: 1,
+                pending: None,
+            }),
+        ),
+        &mut buf,
+    );
+    let flags_at = HEADER_LEN + 19;
+    buf[flags_at] = 7;
+    let crc = crc32fast::hash(&buf[HEADER_LEN..]);
+    buf[9..13].copy_from_slice(&crc.to_be_bytes());
+    assert!(matches!(read(&buf).next(), Some(Err(s)) if s.why == SkipReason::BadBody));
+    // A version 2 record cannot carry a Backup.
+    buf[4] = VERSION_2;
+    buf[flags_at] = 1;
+    let crc = crc32fast::hash(&buf[HEADER_LEN..]);
+    buf[9..13].copy_from_slice(&crc.to_be_bytes());
+    assert!(matches!(read(&buf).next(), Some(Err(s)) if s.why == SkipReason::BadBody));
 }

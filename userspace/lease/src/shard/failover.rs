@@ -11,9 +11,10 @@ use crate::resource::{LeaseKind, Resource};
 
 use super::Shard;
 
-/// The pool indexes a server with `role` may allocate (RFC 8156 §4.2): all standalone; in
-/// failover the own address half (primary odd, secondary even), every delegable prefix for
-/// the primary and none for the secondary (until proportional allocation gives it some).
+/// The pool indexes a server with `role` may allocate from its slice (RFC 8156 §4.2): all
+/// standalone; in failover the own address half (primary odd, secondary even), every
+/// delegable prefix for the primary (those it gave the secondary stay marked used) and none
+/// for the secondary (it allocates from its FREE-BACKUP prefixes instead, §4.2.2).
 fn subspace(map: &PoolMap, role: Option<FoRole>) -> Subspace {
     match (role, map.kind()) {
         (None, _) | (Some(FoRole::Primary), LeaseKind::Pd) => Subspace::all(map.size()),
@@ -22,13 +23,17 @@ fn subspace(map: &PoolMap, role: Option<FoRole>) -> Subspace {
     }
 }
 
+fn role_of(fo_subnets: &[(u32, FoRole)], subnet_id: u32) -> Option<FoRole> {
+    fo_subnets
+        .iter()
+        .find(|(id, _)| *id == subnet_id)
+        .map(|&(_, role)| role)
+}
+
 impl Shard {
     /// This server's failover role on `subnet_id`; `None` = standalone.
     pub fn subnet_failover(&self, subnet_id: u32) -> Option<FoRole> {
-        self.fo_subnets
-            .iter()
-            .find(|(id, _)| *id == subnet_id)
-            .map(|&(_, role)| role)
+        role_of(&self.fo_subnets, subnet_id)
     }
 
     /// Puts `subnet_id` in failover with `role`, or back to standalone (`None`).
@@ -45,6 +50,7 @@ impl Shard {
         if let Some(role) = role {
             self.fo_subnets.push((subnet_id, role));
         } else {
+            self.drop_backups(subnet_id);
             let stale: Vec<Resource> = self
                 .pending
                 .iter()
@@ -87,6 +93,7 @@ impl Shard {
                 .keys()
                 .chain(self.reserved.iter())
                 .chain(self.foreign.iter())
+                .chain(self.backup.keys())
                 .chain(elsewhere.iter());
             for r in in_use {
                 if let Some(j) = p.map.index_of(r).and_then(|i| slice.local(i)) {
@@ -94,18 +101,22 @@ impl Shard {
                 }
             }
             p.partner = Some(slice);
+            // Delegable prefixes: the primary may now use the secondary's share too (§4.2.2).
+            p.backup_usable = p.map.kind() == LeaseKind::Pd;
         }
     }
 
     /// The partner's half of `subnet_id`'s pools is closed again (the partner is back, or
     /// PARTNER-DOWN ended). Not recorded.
     pub fn close_partner_half(&mut self, subnet_id: u32) {
+        let secondary = self.subnet_failover(subnet_id) == Some(FoRole::Secondary);
         for p in self
             .pools
             .iter_mut()
             .filter(|p| p.def.subnet_id == subnet_id)
         {
             p.partner = None;
+            p.backup_usable = p.map.kind() == LeaseKind::Pd && secondary;
         }
     }
 
@@ -126,6 +137,8 @@ impl Shard {
         {
             p.slice = Slice::new(subspace(&p.map, role), shard, count);
             p.partner = None;
+            p.backup_usable = p.map.kind() == LeaseKind::Pd && role == Some(FoRole::Secondary);
+            p.backup_free.clear();
             let size = p.map.size();
             let (Some(lo), Some(hi)) = (
                 p.map.resource_at(0),
@@ -146,10 +159,19 @@ impl Shard {
                 .range(lo..=hi)
                 .map(|(r, _)| r)
                 .chain(self.reserved.iter())
-                .chain(self.foreign.iter());
+                .chain(self.foreign.iter())
+                .chain(self.backup.range(lo..=hi).map(|(r, _)| r));
             for r in in_use {
                 if let Some(j) = p.map.index_of(r).and_then(|i| p.slice.local(i)) {
                     p.slice.set_used(j);
+                }
+            }
+            for r in self.backup.range(lo..=hi).map(|(r, _)| r) {
+                let bound = self.table.contains_key(r)
+                    || self.reserved.contains(r)
+                    || self.foreign.contains(r);
+                if let (false, Some(i)) = (bound, p.map.index_of(r)) {
+                    p.backup_free.insert(i);
                 }
             }
         }
@@ -211,6 +233,8 @@ impl Shard {
         if current && l.state.is_pending_free() {
             self.remove(r);
             self.changes.push(LeaseChange::Remove(*r));
+            self.return_to_primary(r);
+            self.note_cross(r, false);
             return AckOutcome::Freed;
         }
         let mut next = l.clone();
@@ -242,7 +266,9 @@ impl Shard {
         if lease.state.is_pending_free() {
             if self.remove(&r) {
                 self.changes.push(LeaseChange::Remove(r));
+                self.note_cross(&r, false);
             }
+            self.return_to_primary(&r);
             return;
         }
         lease.fo.tell_partner = false;
@@ -254,6 +280,7 @@ impl Shard {
         }
         self.changes.push(LeaseChange::Upsert(lease.clone()));
         self.upsert(lease);
+        self.note_cross(&r, true);
     }
 
     /// PARTNER-DOWN: frees the Released / Expired leases of `subnet_ids` whose
@@ -276,6 +303,8 @@ impl Shard {
         for r in &due {
             self.remove(r);
             self.changes.push(LeaseChange::Remove(*r));
+            self.return_to_primary(r);
+            self.note_cross(r, false);
         }
         due.len()
     }

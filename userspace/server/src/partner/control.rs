@@ -46,6 +46,9 @@ const SESSION_BASE: usize = 1 << 20;
 const HANDSHAKE_LIMIT: Duration = Duration::from_secs(10);
 /// Longest an orderly stop waits for DISCONNECTs to go out.
 const STOP_LIMIT: Duration = Duration::from_secs(6);
+/// How often the primary re-examines the prefix split in NORMAL (RFC 8156 §4.2.2: "whenever
+/// the number of delegable prefixes of either side moves"; the threshold keeps it quiet).
+const REBALANCE_EVERY: Millis = Millis(30_000);
 
 /// How the control thread reaches one worker.
 #[derive(Clone)]
@@ -65,6 +68,8 @@ pub(crate) struct ControlSetup {
     pub(crate) status: Arc<Mutex<FailoverStatus>>,
     /// Set by the main thread on the operator's "partner down" (SIGUSR1).
     pub(crate) partner_down: Arc<AtomicBool>,
+    /// Every pool of the configuration.
+    pub(crate) pools: Vec<tandem_lease::PoolDef>,
 }
 
 /// The waker workers use after queueing a [`ToControl`]: registered on `poll` as token 0.
@@ -100,6 +105,8 @@ struct Rel {
     collecting: Option<(u64, usize)>,
     /// The partner's half of the pools in PARTNER-DOWN (RFC 8156 §8.4.1; OPEN-2).
     partner_half: PartnerHalf,
+    /// The primary's next prefix rebalancing (RFC 8156 §4.2.2), while NORMAL.
+    rebalance_at: Option<Millis>,
 }
 
 /// Where opening the partner's half stands.
@@ -113,6 +120,8 @@ enum PartnerHalf {
 
 /// The control thread (module doc).
 pub(crate) struct Control {
+    /// Every pool (routing of top-level IAPREFIX updates to the shard of their slice).
+    pools: Vec<tandem_lease::PoolDef>,
     poll: Poll,
     rels: Vec<Rel>,
     listeners: Vec<(SocketAddr, TcpListener)>,
@@ -150,6 +159,7 @@ impl Control {
             listeners.push((r.listen, l));
         }
         let mut control = Self {
+            pools: s.pools,
             poll: s.poll,
             rels: Vec::new(),
             listeners,
@@ -184,6 +194,7 @@ impl Control {
                 unpersisted: None,
                 collecting: None,
                 partner_half: PartnerHalf::Closed,
+                rebalance_at: None,
             });
         }
         control.publish_status();
@@ -250,6 +261,7 @@ impl Control {
             }
             self.retry_persist(now, i);
             self.partner_half(now, i);
+            self.rebalance(now, i);
         }
         self.expire_handshakes(now);
         for i in 0..self.rels.len() {
@@ -307,6 +319,7 @@ impl Control {
             Event::StateChanged { state, since } => {
                 info!(relationship = %name, state = %state, since = since.0, "failover state");
                 self.broadcast_view();
+                self.rels[i].rebalance_at = (state == ServerState::Normal).then_some(now.mono);
             }
             Event::PartnerState(p) => {
                 debug!(relationship = %name, partner = %p.state, "partner state");
@@ -318,6 +331,8 @@ impl Control {
                 };
                 match decode_bndreply(&msg) {
                     Ok(reply) => {
+                        // A client update with a rejection stays parked; a refused prefix
+                        // hand-over comes back with its update (its refusal is final).
                         let Some(sent) = settled.update else {
                             debug!(relationship = %name, "partner rejected an update");
                             return;
@@ -351,6 +366,10 @@ impl Control {
             }
             Event::PoolMessage { msg_type, .. } => {
                 debug!(relationship = %name, msg_type, "pool message");
+                if MessageType::from(msg_type) == MessageType::PoolReq {
+                    // POOLRESP went out; the hand-overs follow as BNDUPDs (§4.2.2).
+                    self.rels[i].rebalance_at = Some(now.mono);
+                }
             }
             Event::Alarm(a) => match a {
                 Alarm::CommunicationsInterrupted => error!(
@@ -468,6 +487,10 @@ impl Control {
                 epoch,
                 resources,
             } => self.on_bound(rel, epoch, resources),
+            ToControl::Cross(note) => {
+                let (resource, bound) = (note.resource, note.bound);
+                self.send_to_worker(note.owner as usize, ToWorker::Cross { resource, bound });
+            }
             ToControl::Resync { rel } => {
                 if rel < self.rels.len() {
                     self.on_rel_event(now, rel, Event::CollectUpdates { all: false });
@@ -775,16 +798,37 @@ impl Control {
         let n = u32::try_from(self.workers.len().max(1)).unwrap_or(1);
         let shard = match key {
             UpdateKey::Client(duid) => shard_of(duid, n),
-            // A delegable prefix not bound to a client: its shard is the one whose pool slice
-            // holds it; the prefix octets stand in until prefix rebalancing routes by pool.
+            // A delegable prefix not bound to a client: the shard whose pool slice holds it
+            // keeps its FREE-BACKUP record (RFC 8156 §4.2.2). Outside every pool: any worker
+            // answers ConfigurationConflict.
             UpdateKey::Prefix(addr, len) => {
-                let mut b = addr.octets().to_vec();
-                b.push(*len);
-                shard_of(&b, n)
+                let r = tandem_lease::Resource::prefix(*addr, *len);
+                tandem_lease::prefix_slice_of(&self.pools, &r, n).unwrap_or(0)
             }
             _ => 0,
         };
         shard as usize
+    }
+
+    /// The primary's prefix rebalancing, due after POOLREQ, on entering NORMAL and every
+    /// [`REBALANCE_EVERY`] in NORMAL (RFC 8156 §4.2.2; R43, R44).
+    fn rebalance(&mut self, now: Now, i: usize) {
+        let r = &mut self.rels[i];
+        if r.setup.role() != Role::Primary || r.rel.state().0 != ServerState::Normal {
+            r.rebalance_at = None;
+            return;
+        }
+        let due = r
+            .rebalance_at
+            .get_or_insert(now.mono.add_ms(REBALANCE_EVERY.0));
+        if now.mono < *due {
+            return;
+        }
+        *due = now.mono.add_ms(REBALANCE_EVERY.0);
+        let target = r.setup.share;
+        for w in 0..self.workers.len() {
+            self.send_to_worker(w, ToWorker::Rebalance { rel: i, target });
+        }
     }
 
     fn send_to_worker(&mut self, w: usize, msg: ToWorker) {

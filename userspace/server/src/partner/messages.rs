@@ -32,6 +32,19 @@ pub(crate) enum ToWorker {
     Collect { rel: usize, all: bool, epoch: u64 },
     /// The relationships' states changed: what the engine may answer and grant (R47, R29).
     View(Arc<super::view::View>),
+    /// The primary in NORMAL (after POOLREQ, on entering NORMAL, and periodically): rebalance
+    /// the delegable prefixes of the relationship's subnets to `target` (RFC 8156 §4.2.2;
+    /// R43, R44) and send every hand-over the partner has not acknowledged.
+    Rebalance {
+        rel: usize,
+        target: tandem_lease::ShareTarget,
+    },
+    /// A partner binding stored or freed in another shard lies in this shard's slice
+    /// ([`tandem_lease::CrossNote`]): exclude it from allocation, or free it again.
+    Cross {
+        resource: tandem_lease::Resource,
+        bound: bool,
+    },
     /// PARTNER-DOWN for the MCLT: report every resource this shard has bound in the
     /// relationship's subnets ([`ToControl::Bound`]), so the partner's half can be opened.
     BoundIn { rel: usize, epoch: u64 },
@@ -58,6 +71,8 @@ pub(crate) enum ToControl {
     Collected { rel: usize, epoch: u64 },
     /// The worker could not queue some updates (queue full): collect the flagged ones again.
     Resync { rel: usize },
+    /// A partner binding stored or freed here, durable, for the shard whose slice holds it.
+    Cross(tandem_lease::CrossNote),
     /// The answer to [`ToWorker::BoundIn`].
     Bound {
         rel: usize,

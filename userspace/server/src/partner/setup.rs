@@ -10,6 +10,8 @@ use tandem_config::{Failover, Role as ConfigRole, Tls};
 use tandem_failover::Millis;
 use tandem_failover::{Config, RelationshipConfig, Role};
 
+use tandem_lease::ShareTarget;
+
 use super::session::TlsSettings;
 
 /// One relationship as the control thread needs it.
@@ -28,6 +30,8 @@ pub(crate) struct RelSetup {
     pub(crate) config: RelationshipConfig,
     /// `None` only when the config says `tls.mode = "none"`.
     pub(crate) tls: Option<Arc<TlsSettings>>,
+    /// Proportional prefix allocation: the secondary's share and the hysteresis (§4.2.2).
+    pub(crate) share: ShareTarget,
 }
 
 impl RelSetup {
@@ -82,6 +86,10 @@ pub(crate) fn relationships(fo: &Failover) -> anyhow::Result<Vec<RelSetup>> {
                 subnets: r.subnets.iter().map(|s| s.0).collect(),
                 config,
                 tls,
+                share: ShareTarget::from_fractions(
+                    r.prefix_share.get(),
+                    r.prefix_rebalance_threshold.get(),
+                ),
             })
         })
         .collect()

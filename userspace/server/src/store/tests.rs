@@ -317,3 +317,67 @@ fn hex_round_trip() {
     assert_eq!(parse_hex("0"), None);
     assert_eq!(parse_hex("zz"), None);
 }
+
+/// The FREE-BACKUP records of every shard: (shard, prefix, record), sorted.
+fn backups(shards: &[Shard]) -> Vec<(u32, Resource, BackupPrefix)> {
+    let mut v: Vec<_> = shards
+        .iter()
+        .flat_map(|s| {
+            s.backup_prefixes()
+                .map(move |(r, b)| (s.shard_id(), *r, *b))
+        })
+        .collect();
+    v.sort_by_key(|(_, r, _)| *r);
+    v
+}
+
+#[test]
+fn free_backup_records_survive_restart_compaction_and_a_new_worker_count() {
+    // RFC 8156 §4.2.2: what the primary gave the secondary must never come back as its own.
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open(dir.path(), true).unwrap();
+    let (mut shards, mut journals, _) = store.load(2, &pools(), &[]).unwrap();
+    let target = tandem_lease::ShareTarget::from_fractions(0.001, 0.001);
+    for (shard, journal) in shards.iter_mut().zip(journals.iter_mut()) {
+        shard.set_subnet_failover(1, Some(tandem_lease::FoRole::Primary));
+        assert!(shard.rebalance(&[1], target, 1_000_000).given > 0);
+        append(shard, journal);
+    }
+    let given = backups(&shards);
+    assert_eq!(given.len(), 64, "0.1 % of 65536 /56s");
+    journals[1].compact(&shards[1]).unwrap();
+    drop((shards, journals));
+
+    let (shards, journals, report) = store.load(2, &pools(), &[]).unwrap();
+    assert_eq!(report.skipped, 0);
+    assert_eq!(backups(&shards), given);
+    drop((shards, journals));
+
+    // Three workers: each record moves to the shard of its prefix's slice.
+    let (mut shards, _, _) = store.load(3, &pools(), &[]).unwrap();
+    let moved = backups(&shards);
+    assert_eq!(moved.len(), given.len());
+    for (shard, r, _) in &moved {
+        assert_eq!(tandem_lease::prefix_slice_of(&pools(), r, 3), Some(*shard));
+    }
+    for shard in &mut shards {
+        shard.set_subnet_failover(1, Some(tandem_lease::FoRole::Primary));
+        shard.check_invariants().unwrap();
+        // The primary never allocates a prefix it gave away.
+        while let Some(r) = shard.allocate(PoolId(1), None, 1_000_000) {
+            assert!(shard.backup(&r).is_none(), "{r:?} was given away");
+            shard.bind(Lease {
+                resource: r,
+                duid: duid(7).into_boxed_slice(),
+                iaid: 1,
+                subnet_id: 1,
+                preferred_s: 1,
+                valid_s: 2,
+                cltt: 1_000_000,
+                expires_at: 1_000_002,
+                state: LeaseState::Bound,
+                fo: FoData::default(),
+            });
+        }
+    }
+}

@@ -65,6 +65,12 @@ impl WorkerFo {
     /// If `change` leaves a lease on a failover subnet whose partner must be told, adds its
     /// client to `out` once (RFC 8156 §4.3, R28).
     pub(super) fn note_tell(&self, change: &LeaseChange, out: &mut Vec<Held>) {
+        if let LeaseChange::Backup(r, Some(b)) = change {
+            if b.pending.is_some() {
+                out.push(Held::TellPrefix(*r));
+            }
+            return;
+        }
         let LeaseChange::Upsert(l) = change else {
             return;
         };
@@ -83,6 +89,14 @@ impl WorkerFo {
                 duid: l.duid.clone(),
             });
         }
+    }
+
+    /// The subnets of relationship `rel` (none for an unknown one).
+    fn subnets(&self, rel: usize) -> Vec<u32> {
+        self.view
+            .get(rel)
+            .map(|r| r.subnets.clone())
+            .unwrap_or_default()
     }
 
     /// A message that must arrive (it ends a collection): waits for room.
@@ -133,6 +147,10 @@ pub(crate) enum Held {
     },
     /// Client `duid`'s bindings changed: tell the partner (lazy update, R27).
     Tell { rel: usize, duid: Box<[u8]> },
+    /// A prefix hand-over started (FREE-BACKUP or FREE, RFC 8156 §4.2.2): tell the partner.
+    TellPrefix(tandem_lease::Resource),
+    /// A partner binding stored or freed here lies in another shard's slice: tell that shard.
+    Cross(tandem_lease::CrossNote),
 }
 
 impl Ctx {
@@ -161,7 +179,69 @@ impl Ctx {
                     }
                 }
             }
+            Held::TellPrefix(r) => self.tell_prefix(&r, now),
+            Held::Cross(note) => {
+                if let Some(fo) = &self.fo {
+                    // Must arrive: the owner could otherwise allocate a bound resource.
+                    fo.tell_surely(ToControl::Cross(note));
+                }
+            }
         }
+    }
+
+    /// Sends the pending hand-over of `r` to its relationship's partner, if any is pending.
+    /// A full queue defers it to the next rebalancing pass, which sends every pending one.
+    fn tell_prefix(&mut self, r: &tandem_lease::Resource, now: u64) {
+        let Some(fo) = &self.fo else {
+            return;
+        };
+        let rel = self
+            .shard
+            .subnet_of(r)
+            .and_then(|s| fo.subnet_rel.get(&s).copied());
+        let (Some(rel), Some(update)) = (rel, partner::share_update(&self.shard, r, now)) else {
+            return;
+        };
+        if !fo.tell(ToControl::Update { rel, update }) {
+            debug!(
+                worker = self.id,
+                "control queue full: prefix hand-over deferred"
+            );
+        }
+    }
+
+    /// The primary's rebalancing of relationship `rel` (RFC 8156 §4.2.2; R43, R44): hand-overs
+    /// still unacknowledged go again now (they are durable); new ones are recorded and go
+    /// once durable ([`Held::TellPrefix`]).
+    fn rebalance(&mut self, rel: usize, target: tandem_lease::ShareTarget, now: u64) {
+        let Some(fo) = &self.fo else {
+            return;
+        };
+        let subnets = fo.subnets(rel);
+        let pending: Vec<tandem_lease::Resource> = self
+            .shard
+            .share_pending()
+            .map(|(r, _)| *r)
+            .filter(|r| {
+                self.shard
+                    .subnet_of(r)
+                    .is_some_and(|s| subnets.contains(&s))
+            })
+            .collect();
+        for r in &pending {
+            self.tell_prefix(r, now);
+        }
+        let done = self.shard.rebalance(&subnets, target, now);
+        if done.given + done.reclaimed > 0 {
+            debug!(
+                worker = self.id,
+                rel,
+                given = done.given,
+                reclaimed = done.reclaimed,
+                "prefix share rebalanced"
+            );
+        }
+        self.record_changes();
     }
 
     /// A held item that will never be durable (the journal failed): dropped. Client replies
@@ -183,9 +263,16 @@ impl Ctx {
                         continue;
                     };
                     let recovering = (r.state == ServerState::Recover).then_some(r.mclt_s);
-                    let role = r.role;
-                    let reply =
-                        partner::apply_update(&mut self.shard, role, now, &update, recovering);
+                    let (role, subnets) = (r.role, r.subnets.clone());
+                    // Only this relationship's subnets are the partner's business (R8, R35).
+                    let reply = partner::apply_update_in(
+                        &mut self.shard,
+                        Some(&subnets),
+                        role,
+                        now,
+                        &update,
+                        recovering,
+                    );
                     let changed = self.record_changes();
                     let held = Held::Reply {
                         rel,
@@ -202,6 +289,15 @@ impl Ctx {
                     self.record_changes();
                 }
                 ToWorker::Collect { rel, all, epoch } => self.collect(rel, all, epoch, now),
+                ToWorker::Rebalance { rel, target } => self.rebalance(rel, target, now),
+                ToWorker::Cross { resource, bound } => {
+                    if bound {
+                        self.shard.foreign_bound(resource);
+                    } else {
+                        self.shard.foreign_freed(&resource);
+                    }
+                    self.record_changes();
+                }
                 ToWorker::BoundIn { rel, epoch } => {
                     let Some(fo) = &self.fo else { continue };
                     let subnets = fo
@@ -267,11 +363,7 @@ impl Ctx {
         let Some(fo) = &self.fo else {
             return;
         };
-        let subnets = fo
-            .view
-            .get(rel)
-            .map(|r| r.subnets.clone())
-            .unwrap_or_default();
+        let subnets = fo.subnets(rel);
         let updates = partner::collect(&self.shard, Some(&subnets), all, now);
         debug!(
             worker = self.id,

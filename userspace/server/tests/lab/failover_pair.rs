@@ -129,6 +129,21 @@ fn failover_pair_replicates_leases_and_survives_the_primary() {
         primary_leases.len() >= 300,
         "perfdhcp's clients and dhclient"
     );
+    // The secondary asked for its share of the delegable prefixes (POOLREQ) and the primary
+    // handed over half of the /40's 65536 /56s as FREE-BACKUP (RFC 8156 §4.2.2).
+    let share = wait_for("prefix share", Duration::from_secs(60), || {
+        let n = backup_free(&run.secondary)?;
+        (n >= 32_000 && backup_free(&run.primary) == Some(n)).then_some(n)
+    })
+    .unwrap_or_else(|e| {
+        panic!(
+            "{e:#}\nsecondary {:?}, primary {:?}\n{}",
+            backup_free(&run.secondary),
+            backup_free(&run.primary),
+            log_tail(&run.secondary)
+        )
+    });
+    println!("the secondary holds {share} FREE-BACKUP prefixes, as the primary's records say");
 
     // The primary dies; the secondary notices (keepalive 6 s) and keeps the clients.
     run.primary.kill9().unwrap();
@@ -155,6 +170,38 @@ fn failover_pair_replicates_leases_and_survives_the_primary() {
     );
     let secondary_store = run.secondary.bound().unwrap();
     assert!(secondary_store.contains_key(&(addr, 128)));
+
+    // New clients now meet the secondary alone: it delegates prefixes from its share (before
+    // proportional allocation a secondary had none to give outside PARTNER-DOWN). dhclient
+    // goes first: two clients bound to port 546 in one namespace would split the replies.
+    dhclient.stop().unwrap();
+    let mut p = Perfdhcp::new(CLIENT_IF, 50, 50, 50);
+    p.address_and_prefix = true;
+    p.extra
+        .extend(["-b".to_owned(), "mac=00:0c:05:06:07:08".to_owned()]);
+    let report = p.run(&run.lab.clients, dir.path(), "perfdhcp-new").unwrap();
+    println!("perfdhcp {}\n{report}", p.args().join(" "));
+    let after = run.secondary.bound().unwrap();
+    let new_prefixes = after
+        .keys()
+        .filter(|(_, len)| *len == 56)
+        .filter(|k| !secondary_store.contains_key(k))
+        .count();
+    println!("the secondary delegated {new_prefixes} prefixes to new clients");
+    assert!(
+        new_prefixes >= 45,
+        "{new_prefixes}\n{report:?}\n{}",
+        log_tail(&run.secondary)
+    );
+    let left = wait_for("share shrinks", Duration::from_secs(5), || {
+        backup_free(&run.secondary).filter(|n| *n + new_prefixes as u64 <= share)
+    });
+    assert!(left.is_ok(), "delegated from its FREE-BACKUP share");
+}
+
+/// The unbound FREE-BACKUP prefixes a server's stats.json reports.
+fn backup_free(s: &Subject) -> Option<u64> {
+    s.stats().ok()??["leases"]["pd_backup_free"].as_u64()
 }
 
 /// Every bound address and prefix of both stores, with the DUIDs holding it.
@@ -371,8 +418,7 @@ fn failover_partition_longer_than_the_mclt_is_resolved_without_double_bindings()
     for s in [&run.primary, &run.secondary] {
         wait_state(s, "PARTNER-DOWN", Duration::from_secs(10));
     }
-    // Both serve new clients alone, well past the MCLT (addresses: the secondary holds no
-    // delegable prefixes until proportional allocation gives it some).
+    // Both serve new clients alone, well past the MCLT (addresses only).
     let mut p = Perfdhcp::new(CLIENT_IF, 20, 400, 800);
     p.extra
         .extend(["-b".to_owned(), "mac=00:0c:0a:00:00:00".to_owned()]);

@@ -48,6 +48,7 @@ fn main() -> ExitCode {
     };
     let started = Instant::now();
     let (mut events, mut grants, mut crashes, mut partitions) = (0u64, 0u64, 0u64, 0u64);
+    let mut backup_delegations = 0u64;
     let mut failed = Vec::new();
     for &seed in &seeds {
         let mut o = Options::new(seed);
@@ -59,6 +60,7 @@ fn main() -> ExitCode {
         grants += r.grants;
         crashes += r.crashes;
         partitions += r.partitions;
+        backup_delegations += r.backup_delegations;
         if cli.verbose {
             for line in &r.log {
                 println!("seed {seed}: {line}");
@@ -74,7 +76,8 @@ fn main() -> ExitCode {
     }
     println!(
         "tandem-sim: {} seeds, {} violations, {events} events, {grants} grants, {crashes} crashes, \
-         {partitions} partitions, {:.1} s",
+         {partitions} partitions, {backup_delegations} prefixes delegated from the secondary's \
+         share, {:.1} s",
         seeds.len(),
         failed.len(),
         started.elapsed().as_secs_f64()

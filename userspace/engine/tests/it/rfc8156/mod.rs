@@ -4,16 +4,24 @@
 
 mod section_4_2_1_independent_allocation;
 mod section_4_2_2_1_reallocation;
+mod section_4_2_2_proportional_allocation;
 mod section_4_4_mclt;
 mod section_7_binding_sync;
 mod section_8_responsiveness;
 
 use std::net::Ipv6Addr;
 
+use tandem_engine::partner::fo_time;
 use tandem_engine::policy::{Policy, SubnetId};
 use tandem_engine::{FailoverView, RelationshipView};
+use tandem_failover::binding::{
+    decode_bndreply, decode_bndupd, encode_bndreply, encode_bndupd, encoded_len, reply_encoded_len,
+    BindingReply, BindingUpdate,
+};
 use tandem_failover::{Role, ServerState};
 use tandem_lease::{Lease, PartnerAck, Resource};
+use tandem_wire::failover::FailoverMessage;
+use tandem_wire::Xid;
 
 use crate::common::*;
 
@@ -83,4 +91,17 @@ pub(crate) fn ack_current(l: &Lease) -> PartnerAck {
 
 pub(crate) fn na(addr: Ipv6Addr) -> Resource {
     Resource::address(addr)
+}
+
+/// An update through the wire: encode, then decode as the partner would.
+pub(crate) fn wire_update(u: &BindingUpdate) -> BindingUpdate {
+    let mut buf = vec![0u8; encoded_len(u)];
+    let n = encode_bndupd(u, Xid([0, 0, 1]), fo_time(NOW).unwrap(), &mut buf).unwrap();
+    decode_bndupd(&FailoverMessage::new_checked(&buf[2..n]).unwrap()).unwrap()
+}
+
+pub(crate) fn wire_reply(r: &BindingReply) -> BindingReply {
+    let mut buf = vec![0u8; reply_encoded_len(r)];
+    let n = encode_bndreply(r, Xid([0, 0, 1]), fo_time(NOW).unwrap(), &mut buf).unwrap();
+    decode_bndreply(&FailoverMessage::new_checked(&buf[2..n]).unwrap()).unwrap()
 }

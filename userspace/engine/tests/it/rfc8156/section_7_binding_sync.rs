@@ -4,30 +4,12 @@
 //! and UPDREQ / UPDREQALL collect the right clients (R28, R52) — through `tandem_engine::partner`,
 //! the bridge tandemd's workers and the simulator use.
 
-use tandem_engine::partner::{self, apply_reply, apply_update, client_update, collect, fo_time};
-use tandem_failover::binding::{
-    decode_bndreply, decode_bndupd, encode_bndreply, encode_bndupd, encoded_len, reply_encoded_len,
-    BindingReply, BindingUpdate,
-};
+use tandem_engine::partner::{self, apply_reply, apply_update, client_update, collect};
+use tandem_failover::binding::{BindingReply, BindingUpdate};
 use tandem_failover::{Role, ServerState};
 use tandem_lease::LeaseState;
-use tandem_wire::failover::FailoverMessage;
-use tandem_wire::Xid;
 
 use super::*;
-
-/// An update through the wire: encode, then decode as the partner would.
-fn wire_update(u: &BindingUpdate) -> BindingUpdate {
-    let mut buf = vec![0u8; encoded_len(u)];
-    let n = encode_bndupd(u, Xid([0, 0, 1]), fo_time(NOW).unwrap(), &mut buf).unwrap();
-    decode_bndupd(&FailoverMessage::new_checked(&buf[2..n]).unwrap()).unwrap()
-}
-
-fn wire_reply(r: &BindingReply) -> BindingReply {
-    let mut buf = vec![0u8; reply_encoded_len(r)];
-    let n = encode_bndreply(r, Xid([0, 0, 1]), fo_time(NOW).unwrap(), &mut buf).unwrap();
-    decode_bndreply(&FailoverMessage::new_checked(&buf[2..n]).unwrap()).unwrap()
-}
 
 fn pair() -> (Harness, Harness) {
     (
@@ -263,4 +245,34 @@ fn a_recovering_server_refuses_to_free_what_it_may_have_extended() {
     );
     assert!(!reply.has_rejection());
     assert!(later.shard.lease(&na(addr)).is_none());
+}
+
+#[test]
+fn a_partner_may_not_update_another_relationships_subnets() {
+    // R8: a subnet belongs to one relationship; R35: anything else is ConfigurationConflict.
+    let (mut a, mut b) = pair();
+    let addr = grant(&mut a, 5);
+    let sent = client_update(&a.shard, &client(5), a.now).unwrap();
+    let reply = partner::apply_update_in(
+        &mut b.shard,
+        Some(&[3]),
+        Role::Secondary,
+        b.now,
+        &wire_update(&sent),
+        None,
+    );
+    let refused: Vec<_> = reply.rejected_items().map(|r| r.status).collect();
+    assert_eq!(refused, [tandem_wire::StatusCode::ConfigurationConflict]);
+    assert!(b.shard.lease(&na(addr)).is_none());
+    // The relationship that holds subnet 1 may.
+    let reply = partner::apply_update_in(
+        &mut b.shard,
+        Some(&[1, 3]),
+        Role::Secondary,
+        b.now,
+        &wire_update(&sent),
+        None,
+    );
+    assert!(!reply.has_rejection());
+    assert!(b.shard.lease(&na(addr)).is_some());
 }

@@ -147,7 +147,7 @@ fn primary_owns_every_prefix_and_the_secondary_allocates_none() {
     let p = primary.allocate(PoolId(2), None, 0).unwrap();
     assert_eq!((p.kind, p.prefix_len), (LeaseKind::Pd, 56));
     assert_eq!(primary.pool_stats().nth(1), Some((PoolId(2), 1 << 16, 0)));
-    // Until proportional allocation gives it some, the secondary has an empty slice ...
+    // Until proportional allocation gives it some, the secondary has no prefix to delegate ...
     assert_eq!(secondary.allocate(PoolId(2), None, 0), None);
     assert_eq!(secondary.allocate(PoolId(2), Some(p.addr), 0), None);
     assert_eq!(secondary.pool_stats().nth(1), Some((PoolId(2), 0, 0)));
