@@ -130,6 +130,8 @@ pub enum Invalid {
     Duid(DuidError),
     #[error("the storage path is empty")]
     EmptyStoragePath,
+    #[error("the xdp-object path is empty")]
+    EmptyXdpObject,
     #[error("preferred lifetime {preferred_s} s is longer than valid lifetime {valid_s} s")]
     LifetimeOrder { preferred_s: u32, valid_s: u32 },
     #[error("t1 {t1_s} s is later than t2 {t2_s} s")]

@@ -66,6 +66,8 @@ pub use values::{parse_duid, DuidError, PrefixError, DUID_LEN_MAX};
 pub struct Config {
     pub server: ServerSettings,
     pub storage: StorageSettings,
+    /// `[datapath]`: how packets reach the workers (all defaults when absent).
+    pub datapath: DatapathSettings,
     /// `[failover]`; `None` for a standalone server.
     pub failover: Option<Failover>,
     /// Complete but for `server_duid`, which [`Config::policy`] fills in.
@@ -101,6 +103,56 @@ pub struct ServerSettings {
     pub workers: Option<NonZeroUsize>,
     /// The configured server DUID; `None` means create one at first start and keep it.
     pub server_duid: Option<Vec<u8>>,
+}
+
+/// `[datapath]`: how DHCPv6 packets reach the worker that owns their client (design: Steering).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DatapathSettings {
+    pub mode: DatapathMode,
+    /// The compiled eBPF object (`cargo xtask build-ebpf`); `None`: look in the usual places
+    /// (`TANDEM_XDP_OBJECT`, next to the tandemd binary, `/usr/lib/tandem/tandem-xdp`).
+    /// Relative paths are taken from the config file's directory.
+    pub xdp_object: Option<PathBuf>,
+    pub xdp_attach: XdpAttach,
+    /// DHCPv6 packets per second one source address may send before XDP drops the rest; 0 =
+    /// no limit (the default).
+    pub rate_limit_per_source: u32,
+}
+
+impl Default for DatapathSettings {
+    fn default() -> Self {
+        Self {
+            mode: DatapathMode::Auto,
+            xdp_object: None,
+            xdp_attach: XdpAttach::Auto,
+            rate_limit_per_source: 0,
+        }
+    }
+}
+
+/// Which datapath to run.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum DatapathMode {
+    /// XDP steering when the object loads and attaches; otherwise sockets, with the reason
+    /// logged (the default).
+    Auto,
+    /// XDP steering or refuse to start.
+    Xdp,
+    /// Sockets only: worker 0 takes multicast and hands other shards' clients over.
+    Socket,
+}
+
+/// How the XDP program attaches to an interface.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum XdpAttach {
+    /// Native (driver) mode, generic (SKB) mode when the driver has none (the default).
+    Auto,
+    /// Driver mode only.
+    Native,
+    /// Generic mode only.
+    Generic,
 }
 
 /// `[storage]`.

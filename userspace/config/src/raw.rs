@@ -20,6 +20,34 @@ pub(crate) struct RawConfig {
     pub(crate) subnet: Vec<RawSubnet>,
     /// Absent: a standalone server.
     pub(crate) failover: Option<Spanned<RawFailover>>,
+    #[serde(default)]
+    pub(crate) datapath: RawDatapath,
+}
+
+/// `[datapath]`: how packets reach the workers.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub(crate) struct RawDatapath {
+    pub(crate) mode: Option<RawDatapathMode>,
+    pub(crate) xdp_object: Option<Spanned<String>>,
+    pub(crate) xdp_attach: Option<RawXdpAttach>,
+    pub(crate) rate_limit_per_source: Option<u32>,
+}
+
+#[derive(Debug, Clone, Copy, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub(crate) enum RawDatapathMode {
+    Auto,
+    Xdp,
+    Socket,
+}
+
+#[derive(Debug, Clone, Copy, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub(crate) enum RawXdpAttach {
+    Auto,
+    Native,
+    Generic,
 }
 
 #[derive(Debug, Deserialize)]

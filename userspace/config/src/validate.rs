@@ -11,10 +11,15 @@ use toml::Spanned;
 use crate::error::{ConfigError, Invalid};
 use crate::failover_validate;
 use crate::locate::Source;
-use crate::raw::{RawConfig, RawDurability, RawLifetimes, RawOptions, RawServer, RawStorage};
+use crate::raw::{
+    RawConfig, RawDatapath, RawDatapathMode, RawDurability, RawLifetimes, RawOptions, RawServer,
+    RawStorage, RawXdpAttach,
+};
 use crate::subnet::{self, Defaults};
 use crate::values::{self, parse_duid};
-use crate::{Config, Durability, ServerSettings, StorageSettings};
+use crate::{
+    Config, DatapathMode, DatapathSettings, Durability, ServerSettings, StorageSettings, XdpAttach,
+};
 
 /// Most worker threads a config may ask for.
 pub(crate) const WORKERS_MAX: usize = 1024;
@@ -65,11 +70,43 @@ pub(crate) fn validate(
         decline_hold_s,
         options,
     };
+    let datapath = datapath(raw.datapath, src, base)?;
     Ok(Config {
         server,
         storage,
+        datapath,
         failover,
         policy,
+    })
+}
+
+fn datapath(
+    raw: RawDatapath,
+    src: &Source<'_>,
+    base: &Path,
+) -> Result<DatapathSettings, ConfigError> {
+    let mode = match raw.mode.unwrap_or(RawDatapathMode::Auto) {
+        RawDatapathMode::Auto => DatapathMode::Auto,
+        RawDatapathMode::Xdp => DatapathMode::Xdp,
+        RawDatapathMode::Socket => DatapathMode::Socket,
+    };
+    let xdp_attach = match raw.xdp_attach.unwrap_or(RawXdpAttach::Auto) {
+        RawXdpAttach::Auto => XdpAttach::Auto,
+        RawXdpAttach::Native => XdpAttach::Native,
+        RawXdpAttach::Generic => XdpAttach::Generic,
+    };
+    let xdp_object = match raw.xdp_object {
+        Some(p) if p.get_ref().trim().is_empty() => {
+            return Err(src.invalid(&p.span(), Invalid::EmptyXdpObject));
+        }
+        Some(p) => Some(base.join(p.into_inner())),
+        None => None,
+    };
+    Ok(DatapathSettings {
+        mode,
+        xdp_object,
+        xdp_attach,
+        rate_limit_per_source: raw.rate_limit_per_source.unwrap_or(0),
     })
 }
 

@@ -47,7 +47,7 @@ pub use dhclient_leases::ClientLease;
 pub use fo_params::{FailoverParams, FailoverRole, LabTls};
 pub use link::{add_address, Link, LinkEnd};
 pub use netns::{wait_for, Netns};
-pub use params::{Lifetimes, ServerParams};
+pub use params::{LabDatapath, Lifetimes, ServerParams};
 pub use partition::{Direction, Dropped, Partition};
 pub use perfdhcp::{Exchange, Perfdhcp, PerfdhcpReport};
 pub use process::Process;

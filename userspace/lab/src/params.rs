@@ -63,6 +63,29 @@ pub struct ServerParams {
     /// A global address of the server on `interface` that must accept unicast (relays send
     /// there). Kea listens on it only when named (`"iface/addr"`); tandemd binds `[::]:547`.
     pub unicast: Option<Ipv6Addr>,
+    /// tandemd's `[datapath]` (Kea ignores it).
+    pub datapath: LabDatapath,
+}
+
+/// tandemd's datapath in a lab run.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum LabDatapath {
+    /// `mode = "socket"`: no eBPF (the lab's default, so tests do not depend on the object).
+    Socket,
+    /// `mode = "auto"` with this object path (which may not exist: the fallback test).
+    Auto {
+        /// The object path given to tandemd.
+        object: std::path::PathBuf,
+    },
+    /// `mode = "xdp"` with this object, attached natively or generically (tandemd refuses to
+    /// start when XDP does not attach).
+    Xdp {
+        /// The compiled object (`cargo xtask build-ebpf`).
+        object: std::path::PathBuf,
+        /// `true`: `xdp-attach = "generic"`, else `"native"`.
+        generic: bool,
+    },
 }
 
 impl ServerParams {
@@ -83,6 +106,7 @@ impl ServerParams {
             rapid_commit: false,
             workers: 2,
             unicast: None,
+            datapath: LabDatapath::Socket,
         }
     }
 

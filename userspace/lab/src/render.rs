@@ -8,7 +8,7 @@ use std::path::Path;
 use serde_json::json;
 
 use crate::fo_params::{FailoverParams, LabTls};
-use crate::params::ServerParams;
+use crate::params::{LabDatapath, ServerParams};
 
 /// Kea `Dhcp6` config: memfile with persist into `lease_file`, no control socket, LFC off.
 pub fn kea_json(p: &ServerParams, lease_file: &Path) -> String {
@@ -157,6 +157,20 @@ fn server_sections(p: &ServerParams, interfaces: &[String], storage_dir: &Path) 
     s += "[storage]\n";
     s += &format!("path = {}\n", quote(&storage_dir.display().to_string()));
     s += "durability = \"durable\"\n\n";
+    s += "[datapath]\n";
+    match &p.datapath {
+        LabDatapath::Socket => s += "mode = \"socket\"\n\n",
+        LabDatapath::Auto { object } => {
+            s += "mode = \"auto\"\n";
+            s += &format!("xdp-object = {}\n\n", quote(&object.display().to_string()));
+        }
+        LabDatapath::Xdp { object, generic } => {
+            s += "mode = \"xdp\"\n";
+            s += &format!("xdp-object = {}\n", quote(&object.display().to_string()));
+            let attach = if *generic { "generic" } else { "native" };
+            s += &format!("xdp-attach = \"{attach}\"\n\n");
+        }
+    }
     s += "[lifetimes]\n";
     s += &format!(
         "preferred = {}\nvalid = {}\nt1 = {}\nt2 = {}\n\n",

@@ -4,6 +4,7 @@
 //! worker thread per shard, and then waits for signals, writing `stats.json` once a second.
 
 mod datagram;
+mod datapath;
 mod group_commit;
 mod partner;
 mod run;

@@ -13,13 +13,14 @@ use tandem_failover::ServerState;
 use tandem_lease::{Lease, LeaseKind, LeaseState};
 use tracing::{info, warn};
 
+use crate::datapath;
 use crate::partner;
 use crate::partner::control::{self, Control, ControlSetup, WorkerLink};
 use crate::partner::messages::{ToControl, ToWorker};
 use crate::partner::status::FailoverStatus;
 use crate::partner::view::{RelView, View};
 
-use crate::socket::{self, Multicast, SERVER_PORT};
+use crate::socket::{self, SERVER_PORT};
 use crate::stats::{self, Shared};
 use crate::store::{self, Store};
 use crate::worker::{self, Handoff, Peer, Setup};
@@ -153,21 +154,27 @@ pub(crate) fn serve(config_path: &Path) -> anyhow::Result<()> {
             pools: engine.pool_defs().to_vec(),
         });
     }
+    // Every socket starts deaf to multicast; the datapath decides which ones join (all, when
+    // each keeps only its own shard's clients; worker 0's otherwise).
+    let sockets = (0..count)
+        .map(|_| socket::server_socket(SERVER_PORT))
+        .collect::<std::io::Result<Vec<_>>>()
+        .with_context(|| format!("binding UDP port {SERVER_PORT}"))?;
+    let allowed = datapath::allowed_cpus();
+    let cpus: Vec<usize> = (0..count as usize)
+        .map(|i| allowed[i % allowed.len()])
+        .collect();
+    let datapath = datapath::start(&config.datapath, &interfaces, &sockets, &cpus)?;
+    let pin = matches!(datapath.active(), datapath::Active::Xdp { .. });
     let mut shared = Vec::new();
     let mut threads = Vec::new();
-    for ((((id, shard), journal), inbox), fo) in (0..count)
+    for (((((id, shard), journal), inbox), fo), socket) in (0..count)
         .zip(shards)
         .zip(journals)
         .zip(inboxes)
         .zip(worker_fo)
+        .zip(sockets)
     {
-        let multicast = if id == 0 {
-            Multicast::Receive
-        } else {
-            Multicast::Ignore
-        };
-        let socket = socket::server_socket(&interfaces, SERVER_PORT, multicast)
-            .with_context(|| format!("binding UDP port {SERVER_PORT}"))?;
         let stats = Shared::new();
         shared.push(stats.clone());
         let setup = Setup {
@@ -181,6 +188,8 @@ pub(crate) fn serve(config_path: &Path) -> anyhow::Result<()> {
             stats,
             shutdown: shutdown.clone(),
             fo,
+            // XDP redirects a shard's packets to this CPU: its worker runs there.
+            cpu: pin.then(|| cpus[id as usize]),
         };
         threads.push(
             std::thread::Builder::new()
@@ -214,7 +223,8 @@ pub(crate) fn serve(config_path: &Path) -> anyhow::Result<()> {
     let has_failover = control_thread.is_some();
     let meta = |now| stats::Meta {
         now,
-        datapath: "io_uring",
+        datapath: datapath.active().name(),
+        xdp: datapath.counters(),
         durability: if durable { "durable" } else { "os-buffer" },
         skipped_at_start: report.skipped,
         failover: has_failover.then(|| fo_status.lock().map(|s| s.clone()).unwrap_or_default()),

@@ -50,26 +50,14 @@ pub(crate) fn resolve_interfaces(names: &[String]) -> io::Result<Vec<Interface>>
 /// `IPV6_MULTICAST_ALL` from `<linux/in6.h>` (not exported by the libc crate for glibc).
 const IPV6_MULTICAST_ALL: i32 = 29;
 
-/// Which datagrams a worker's socket takes.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum Multicast {
-    /// Joins ff02::1:2 and ff05::1:3 and receives every multicast datagram.
-    Receive,
-    /// Receives unicast only (relayed traffic, unicast clients).
-    Ignore,
-}
-
 /// One worker's socket. Every worker binds the same port with `SO_REUSEPORT`, and the kernel
-/// spreads *unicast* datagrams (relays) across them by flow hash. Linux delivers a *multicast*
-/// datagram to every socket bound to the port, though, so exactly one socket joins the groups
-/// ([`Multicast::Receive`]); the others set `IPV6_MULTICAST_ALL = 0` so they see no multicast at
-/// all. Whichever worker receives a packet hands it to the shard's owner when it is not that
-/// owner; XDP steering (later) removes most of these handoffs.
-pub(crate) fn server_socket(
-    interfaces: &[Interface],
-    port: u16,
-    multicast: Multicast,
-) -> io::Result<OwnedFd> {
+/// spreads *unicast* datagrams (relays) across them by flow hash (or the reuseport program of
+/// the steered datapath picks the shard's socket). Linux delivers a *multicast* datagram to
+/// every socket bound to the port that joined the group, so the socket starts with
+/// `IPV6_MULTICAST_ALL = 0` and joins nothing; [`receive_multicast`] joins the groups on the
+/// sockets the datapath chooses ([`crate::datapath`]). Whichever worker receives a packet hands
+/// it to the shard's owner when it is not that owner.
+pub(crate) fn server_socket(port: u16) -> io::Result<OwnedFd> {
     let socket = Socket::new(Domain::IPV6, Type::DGRAM, Some(Protocol::UDP))?;
     socket.set_only_v6(true)?;
     socket.set_reuse_address(true)?;
@@ -82,16 +70,45 @@ pub(crate) fn server_socket(
     socket.set_multicast_loop_v6(false)?;
     let addr = SocketAddrV6::new(Ipv6Addr::UNSPECIFIED, port, 0, 0);
     socket.bind(&addr.into())?;
-    match multicast {
-        Multicast::Receive => {
-            for iface in interfaces {
-                socket.join_multicast_v6(&ALL_RELAYS_AND_SERVERS, iface.index)?;
-                socket.join_multicast_v6(&ALL_SERVERS, iface.index)?;
-            }
-        }
-        Multicast::Ignore => set_int_opt(&socket, libc::IPPROTO_IPV6, IPV6_MULTICAST_ALL, 0)?,
-    }
+    set_int_opt(&socket, libc::IPPROTO_IPV6, IPV6_MULTICAST_ALL, 0)?;
     Ok(socket.into())
+}
+
+/// A socket made by [`server_socket`] starts receiving multicast: it joins the groups on
+/// every interface. Only for sockets that filter out other shards' clients (XDP steering's
+/// socket filter), or every worker would answer every Solicit.
+pub(crate) fn receive_multicast(fd: &OwnedFd, interfaces: &[Interface]) -> io::Result<()> {
+    let socket = socket2::SockRef::from(fd);
+    set_int_opt(&socket, libc::IPPROTO_IPV6, IPV6_MULTICAST_ALL, 1)?;
+    join_groups(&socket, interfaces)
+}
+
+fn join_groups(socket: &Socket, interfaces: &[Interface]) -> io::Result<()> {
+    for iface in interfaces {
+        socket.join_multicast_v6(&ALL_RELAYS_AND_SERVERS, iface.index)?;
+        socket.join_multicast_v6(&ALL_SERVERS, iface.index)?;
+    }
+    Ok(())
+}
+
+/// The kernel's cookie of a socket (SO_COOKIE): what a socket-filter program sees.
+pub(crate) fn cookie(fd: &OwnedFd) -> io::Result<u64> {
+    let mut value: u64 = 0;
+    let mut len = size_of::<u64>() as libc::socklen_t;
+    // SAFETY: the pointer and length describe a live u64 for the duration of the call.
+    let rc = unsafe {
+        libc::getsockopt(
+            fd.as_raw_fd(),
+            libc::SOL_SOCKET,
+            libc::SO_COOKIE,
+            (&mut value as *mut u64).cast(),
+            &mut len,
+        )
+    };
+    if rc != 0 {
+        return Err(io::Error::last_os_error());
+    }
+    Ok(value)
 }
 
 fn set_int_opt(socket: &Socket, level: i32, name: i32, value: i32) -> io::Result<()> {

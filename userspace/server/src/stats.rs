@@ -208,6 +208,9 @@ struct StatsJson<'a> {
     /// Failover relationships (absent on a standalone server).
     #[serde(skip_serializing_if = "Option::is_none")]
     failover: Option<crate::partner::status::FailoverStatus>,
+    /// The XDP program's decision counters, summed over CPUs (absent without XDP).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    xdp: Option<std::collections::BTreeMap<&'static str, u64>>,
 }
 
 /// What the main thread knows besides the workers' counters.
@@ -218,6 +221,8 @@ pub(crate) struct Meta<'a> {
     pub(crate) skipped_at_start: u64,
     /// The control thread's latest failover status, if failover is configured.
     pub(crate) failover: Option<crate::partner::status::FailoverStatus>,
+    /// The XDP counters, when XDP is attached.
+    pub(crate) xdp: Option<std::collections::BTreeMap<&'static str, u64>>,
 }
 
 /// Sum the workers' counters and write `dir/stats.json` atomically (tmp + rename).
@@ -262,6 +267,7 @@ pub(crate) fn write(dir: &Path, workers: &[Arc<Shared>], meta: &Meta<'_>) -> std
             })
             .collect(),
         failover: meta.failover.clone(),
+        xdp: meta.xdp.clone(),
     };
     let tmp = dir.join("stats.json.tmp");
     let body = serde_json::to_vec_pretty(&json).map_err(std::io::Error::other)?;

@@ -76,6 +76,8 @@ pub(crate) struct Setup {
     pub(crate) shutdown: Arc<AtomicBool>,
     /// Failover: the control thread's queues and the relationships' view; `None` standalone.
     pub(crate) fo: Option<WorkerFo>,
+    /// The CPU to run on (XDP redirects this worker's shard there); `None`: anywhere.
+    pub(crate) cpu: Option<usize>,
 }
 
 /// Wake a worker blocked in its ring (eventfd write; the worker polls it through the ring).
@@ -97,8 +99,14 @@ pub(crate) fn new_eventfd() -> io::Result<OwnedFd> {
 
 /// Run a worker until shutdown; pending journal batches are flushed before it returns.
 pub(crate) fn run(setup: Setup) -> io::Result<()> {
-    let ring = IoUring::new(1024)?;
     let id = setup.id;
+    if let Some(cpu) = setup.cpu {
+        match crate::datapath::pin_current_thread(cpu) {
+            Ok(()) => debug!(worker = id, cpu, "pinned"),
+            Err(e) => warn!(worker = id, cpu, error = %e, "could not pin the worker to its CPU"),
+        }
+    }
+    let ring = IoUring::new(1024)?;
     let mut worker = Worker::new(ring, setup);
     let result = worker.run();
     if let Err(e) = &result {

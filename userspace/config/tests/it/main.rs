@@ -1,5 +1,6 @@
 //! tandem-config integration tests (one binary, hickory-style).
 
+mod datapath;
 mod examples;
 mod failover;
 mod failover_ranges;
