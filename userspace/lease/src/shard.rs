@@ -21,7 +21,7 @@ mod failover;
 mod share;
 
 pub use cross::CrossNote;
-pub use share::{prefix_slice_of, ShareRefusal};
+pub use share::{prefix_slice_of, ShareRefusal, MOVES_PER_PASS};
 
 struct Pool {
     def: PoolDef,
@@ -37,6 +37,11 @@ struct Pool {
     /// May this server allocate from `backup_free`? The secondary always; the primary once
     /// PARTNER-DOWN opened the partner's share.
     backup_usable: bool,
+    /// Records of this pool with a Reclaim pending.
+    reclaiming: u128,
+    /// A rebalancing cut short by the per-pass cap: finish it to the target, the band only
+    /// decides when one starts (not persisted).
+    unfinished: bool,
 }
 
 /// The bindings of the clients whose DUID hashes to this shard, plus this shard's slice of every
@@ -74,6 +79,8 @@ pub struct Shard {
     cross: Vec<CrossNote>,
     /// Leases in the table by kind: addresses, prefixes.
     counts: [u64; 2],
+    /// FREE-BACKUP prefixes this shard delegated to its clients since it was made.
+    delegated_from_share: u64,
 }
 
 impl Shard {
@@ -92,6 +99,8 @@ impl Shard {
                     partner: None,
                     backup_free: BTreeSet::new(),
                     backup_usable: false,
+                    reclaiming: 0,
+                    unfinished: false,
                 }
             })
             .collect();
@@ -111,6 +120,7 @@ impl Shard {
             backup: BTreeMap::new(),
             cross: Vec::new(),
             counts: [0; 2],
+            delegated_from_share: 0,
         };
         for r in reserved {
             s.reserved.insert(*r);
@@ -192,8 +202,11 @@ impl Shard {
                     prefix_len: plen,
                 };
                 if let Some(i) = pl.map.index_of(&r) {
+                    // A FREE-BACKUP hint only once the own slice is exhausted (§4.2.2: the own
+                    // pool first); the secondary's own slice of prefixes is empty.
+                    let own_full = pl.slice.used_count() >= pl.slice.len();
                     if pl.slice.local(i).is_some_and(|j| !pl.slice.is_used(j))
-                        || (pl.backup_usable && pl.backup_free.contains(&i))
+                        || (pl.backup_usable && own_full && pl.backup_free.contains(&i))
                     {
                         return Some(r);
                     }
@@ -264,6 +277,12 @@ impl Shard {
     pub fn bind(&mut self, mut lease: Lease) {
         if self.subnet_failover(lease.subnet_id).is_some() {
             self.complete_local_change(&mut lease);
+            // A FREE-BACKUP prefix delegated: it is the client's now, and freed it returns to
+            // the primary (RFC 8156 §4.2.2; R45). Recorded before the lease.
+            if self.backup.contains_key(&lease.resource) {
+                self.delegated_from_share += 1;
+                self.return_to_primary(&lease.resource);
+            }
         }
         self.changes.push(LeaseChange::Upsert(lease.clone()));
         self.upsert(lease);
@@ -535,6 +554,16 @@ impl Shard {
                 self.table.len()
             ));
         }
+        for r in self.backup.keys() {
+            if self.table.contains_key(r) || self.foreign.contains(r) {
+                return Err(format!("FREE-BACKUP record of the bound prefix {r:?}"));
+            }
+            if self.prefix_slice_shard(r) != Some(self.shard_id) {
+                return Err(format!(
+                    "FREE-BACKUP record of {r:?} outside this shard's slice"
+                ));
+            }
+        }
         let pd = self
             .table
             .keys()
@@ -594,6 +623,16 @@ impl Shard {
                     got.len(),
                     expect.len()
                 ));
+            }
+            let reclaiming = self
+                .backup
+                .iter()
+                .filter(|(r, b)| {
+                    b.pending == Some(crate::ShareMove::Reclaim) && p.map.index_of(r).is_some()
+                })
+                .count() as u128;
+            if reclaiming != p.reclaiming {
+                return Err(format!("pool {:?}: reclaim count wrong", p.def.id));
             }
             let backup_free: BTreeSet<u128> = self
                 .backup

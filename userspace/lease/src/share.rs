@@ -63,9 +63,14 @@ impl ShareTarget {
 
     /// How many of `free` prefixes the secondary should hold, and the dead band around it.
     pub(crate) fn target(&self, free: u128) -> (u128, u128) {
-        let target = free * u128::from(self.share_permille) / 1000;
-        let band = (free * u128::from(self.threshold_permille)).div_ceil(1000);
-        (target, band)
+        // free * p / 1000 without overflowing for pools near 2^128 prefixes.
+        let part = |p: u16| {
+            let p = u128::from(p);
+            (free / 1000) * p + (free % 1000 * p) / 1000
+        };
+        let exact = |p: u16| !(free % 1000 * u128::from(p)).is_multiple_of(1000);
+        let band = part(self.threshold_permille) + u128::from(exact(self.threshold_permille));
+        (part(self.share_permille), band)
     }
 }
 
@@ -76,6 +81,8 @@ pub struct Rebalanced {
     pub given: usize,
     /// Prefixes asked back (FREE updates to send).
     pub reclaimed: usize,
+    /// The pass stopped at [`crate::MOVES_PER_PASS`]: call again soon.
+    pub more: bool,
 }
 
 /// A shard's free delegable prefixes by owner, for status and tests.
@@ -109,6 +116,13 @@ mod tests {
         let none = ShareTarget::from_fractions(0.0, 0.0);
         assert_eq!(none.threshold_permille, 1);
         assert_eq!(none.target(1000), (0, 1));
+        // Huge pools do not overflow.
+        let (want, band) = t.target(u128::MAX);
+        assert_eq!(
+            want,
+            u128::MAX / 1000 * 500 + (u128::MAX % 1000) * 500 / 1000
+        );
+        assert!(band > 0 && band < want);
         assert_eq!(ShareMove::Give.binding_status(), 6);
         assert_eq!(ShareMove::Reclaim.binding_status(), 5);
     }

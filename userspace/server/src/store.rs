@@ -125,14 +125,13 @@ impl Store {
             .map(|i| Shard::new(i, count, pools, reserved))
             .collect();
         let mut backups = Vec::new();
+        let mut moved = false;
         for (origin, state) in per_shard {
             for (r, b) in state.backups {
-                // A FREE-BACKUP record lives with its prefix's pool slice (RFC 8156 §4.2.2).
-                let to = if relayout {
-                    tandem_lease::prefix_slice_of(pools, &r, count).unwrap_or(0)
-                } else {
-                    origin
-                };
+                // A FREE-BACKUP record lives with its prefix's pool slice (RFC 8156 §4.2.2),
+                // wherever the worker count or the pools put that now.
+                let to = tandem_lease::prefix_slice_of(pools, &r, count);
+                moved |= to != Some(origin);
                 backups.push((to, r, b));
             }
             for lease in state.leases.into_values() {
@@ -148,10 +147,22 @@ impl Store {
                 shards[to as usize].apply_replayed(LeaseChange::Upsert(lease));
             }
         }
-        // After the leases, so each record sees whether its prefix is delegated.
+        // After the leases: a record names an unbound prefix only (a delegated one is the
+        // client's, R45), so a record of a prefix bound anywhere, or outside every pool now,
+        // goes (a crash between a lease and its shard's note can leave one).
+        let bound: std::collections::HashSet<Resource> = shards
+            .iter()
+            .flat_map(|s| s.leases().map(|l| l.resource))
+            .collect();
         for (to, r, b) in backups {
-            if let Some(shard) = shards.get_mut(to as usize) {
-                shard.apply_replayed(LeaseChange::Backup(r, Some(b)));
+            match to.and_then(|to| shards.get_mut(to as usize)) {
+                Some(shard) if !bound.contains(&r) => {
+                    shard.apply_replayed(LeaseChange::Backup(r, Some(b)));
+                }
+                _ => {
+                    info!(prefix = %r.addr, len = r.prefix_len, "dropped a stale FREE-BACKUP record");
+                    moved = true;
+                }
             }
         }
         // A lease held by one shard may lie in another shard's slice (layout or pools changed):
@@ -165,10 +176,10 @@ impl Store {
                 shard.exclude_foreign(resource);
             }
         }
-        if relayout {
+        if relayout || moved {
             info!(
                 count,
-                "worker count changed: redistributing leases into a new store layout"
+                "worker count or pools changed: redistributing leases into a new store layout"
             );
             self.write_layout(&shards)?;
         } else if self.stored_count()?.is_none() {

@@ -155,6 +155,9 @@ struct Ctx {
     fo: Option<WorkerFo>,
     /// Updates the control queue refused: ask for a collection of the flagged bindings.
     fo_resync: bool,
+    /// A prefix rebalancing cut short by its per-pass cap: relationship and target, run again
+    /// on the next tick.
+    fo_rebalance: Option<(usize, tandem_lease::ShareTarget)>,
     /// Clients to tell the partner about, gathered while recording changes (kept for reuse).
     tells: Vec<Held>,
     write_ok: Option<bool>,
@@ -197,6 +200,7 @@ impl Worker {
                 gc: GroupCommit::new(),
                 fo: s.fo,
                 fo_resync: false,
+                fo_rebalance: None,
                 tells: Vec::new(),
                 write_ok: None,
                 sync_started: Instant::now(),

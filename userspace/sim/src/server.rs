@@ -71,6 +71,8 @@ pub struct Server {
     acks: Vec<((Ipv6Addr, u8), Option<AckedBinding>)>,
     /// The primary's next prefix rebalancing (§4.2.2), while NORMAL.
     rebalance_at: Option<u64>,
+    /// FREE-BACKUP delegations counted by shards before the last restart.
+    delegated_before: u64,
     out: Vec<u8>,
     buf: Vec<u8>,
 }
@@ -108,6 +110,7 @@ impl Server {
             trace: std::env::var_os("SIM_TRACE").is_some(),
             acks: Vec::new(),
             rebalance_at: None,
+            delegated_before: 0,
             out: vec![0; REPLY_LEN_MAX],
             buf: vec![0; 65_537],
         };
@@ -136,6 +139,7 @@ impl Server {
             self.stored = None;
         }
         self.engine = build_engine(&self.policy);
+        self.delegated_before += self.shard.delegated_from_share();
         let mut shard = Shard::new(0, 1, self.engine.pool_defs(), self.engine.reserved());
         for c in &self.journal {
             shard.apply_replayed(c.clone());
@@ -488,11 +492,9 @@ impl Server {
         self.engine.configure_shard(&mut self.shard);
     }
 
-    /// Does this server hold a FREE-BACKUP record for the prefix (§4.2.2)?
-    pub fn holds_backup(&self, prefix: Ipv6Addr, len: u8) -> bool {
-        self.shard
-            .backup(&tandem_lease::Resource::prefix(prefix, len))
-            .is_some()
+    /// FREE-BACKUP prefixes this server delegated over the whole run (§4.2.2).
+    pub fn delegated_from_share(&self) -> u64 {
+        self.delegated_before + self.shard.delegated_from_share()
     }
 
     /// This server's DUID.

@@ -320,19 +320,11 @@ pub fn run(o: &Options) -> Report {
                 Some(_) => {}
                 None => {
                     let before = clients[d.client].held.clone();
-                    let before_pd = clients[d.client].held_pd.map(|(p, l, _)| (p, l));
                     let from = servers
                         .iter()
                         .position(|s| check::reply_from(s, &d.packet))
                         .unwrap_or(0);
                     clients[d.client].on_reply(ms, from, &d.packet, &mut rng);
-                    let pd = clients[d.client].held_pd.map(|(p, l, _)| (p, l));
-                    if pd != before_pd
-                        && pd.is_some_and(|(p, l)| servers[from].holds_backup(p, l))
-                        && servers[from].role == Role::Secondary
-                    {
-                        report.backup_delegations += 1;
-                    }
                     if let Some(h) = &clients[d.client].held {
                         if before.as_ref() != Some(h) {
                             report.grants += 1;
@@ -446,6 +438,11 @@ pub fn run(o: &Options) -> Report {
     if let Err(v) = check::converged(&servers, ms) {
         report.violation = Some((ms, v));
     }
+    report.backup_delegations = servers
+        .iter()
+        .filter(|s| s.role == Role::Secondary)
+        .map(Server::delegated_from_share)
+        .sum();
     report
 }
 

@@ -60,20 +60,19 @@ impl Shard {
     }
 
     /// Another shard stored a partner binding of `r`, which lies in this shard's slice: never
-    /// allocate it while it is bound. Not recorded.
+    /// allocate it while it is bound. A FREE-BACKUP record of `r` goes (a delegated prefix is
+    /// the client's, and returns to the primary when freed, R45; records that change).
     pub fn foreign_bound(&mut self, r: Resource) {
+        self.return_to_primary(&r);
         self.exclude_foreign(r);
     }
 
-    /// Another shard freed the partner binding of `r`: the resource is free again here, and a
-    /// FREE-BACKUP prefix returns to the primary (R45; records that change).
+    /// Another shard freed the partner binding of `r`: the resource is free again here. Not
+    /// recorded.
     pub fn foreign_freed(&mut self, r: &Resource) {
-        self.foreign.remove(r);
-        if self.table.contains_key(r) {
-            return;
+        if self.foreign.remove(r) && !self.table.contains_key(r) && !self.reserved.contains(r) {
+            self.mark(r, false);
         }
-        self.return_to_primary(r);
-        self.mark(r, false);
     }
 }
 

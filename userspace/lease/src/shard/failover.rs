@@ -233,7 +233,6 @@ impl Shard {
         if current && l.state.is_pending_free() {
             self.remove(r);
             self.changes.push(LeaseChange::Remove(*r));
-            self.return_to_primary(r);
             self.note_cross(r, false);
             return AckOutcome::Freed;
         }
@@ -268,7 +267,6 @@ impl Shard {
                 self.changes.push(LeaseChange::Remove(r));
                 self.note_cross(&r, false);
             }
-            self.return_to_primary(&r);
             return;
         }
         lease.fo.tell_partner = false;
@@ -278,6 +276,8 @@ impl Shard {
                 fo.acked_partner_lifetime.max(old.fo.acked_partner_lifetime);
             fo.expiration_time = fo.expiration_time.max(old.fo.expiration_time);
         }
+        // Delegated: the prefix is the client's; freed, it will be the primary's (R45).
+        self.return_to_primary(&r);
         self.changes.push(LeaseChange::Upsert(lease.clone()));
         self.upsert(lease);
         self.note_cross(&r, true);
@@ -303,7 +303,6 @@ impl Shard {
         for r in &due {
             self.remove(r);
             self.changes.push(LeaseChange::Remove(*r));
-            self.return_to_primary(r);
             self.note_cross(r, false);
         }
         due.len()

@@ -15,6 +15,10 @@ use crate::share::{BackupPrefix, Rebalanced, ShareCounts, ShareMove, ShareTarget
 
 use super::Shard;
 
+/// Most hand-overs one [`Shard::rebalance`] call starts per pool (the rest follow in later
+/// passes).
+pub const MOVES_PER_PASS: u128 = 4096;
+
 /// Why a FREE from the partner was refused (RFC 8156 §4.2.2).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
 #[non_exhaustive]
@@ -105,6 +109,12 @@ impl Shard {
         c
     }
 
+    /// FREE-BACKUP prefixes this shard delegated to its own clients since it was made (not
+    /// persisted; for statistics).
+    pub fn delegated_from_share(&self) -> u64 {
+        self.delegated_from_share
+    }
+
     /// Unbound FREE-BACKUP prefixes in all of this shard's pools (the secondary's share).
     pub fn backup_free_count(&self) -> u64 {
         self.pools.iter().map(|p| p.backup_free.len() as u64).sum()
@@ -113,6 +123,20 @@ impl Shard {
     /// Sets or clears the record of `r` and keeps the slices and `backup_free` in step. Not
     /// recorded (replay and the recording wrappers below share it).
     pub(super) fn set_backup_entry(&mut self, r: Resource, entry: Option<BackupPrefix>) {
+        let was = self
+            .backup
+            .get(&r)
+            .is_some_and(|b| b.pending == Some(ShareMove::Reclaim));
+        let will = entry.is_some_and(|b| b.pending == Some(ShareMove::Reclaim));
+        if was != will {
+            if let Some(p) = self.pools.iter_mut().find(|p| p.map.index_of(&r).is_some()) {
+                p.reclaiming = if will {
+                    p.reclaiming + 1
+                } else {
+                    p.reclaiming.saturating_sub(1)
+                };
+            }
+        }
         let bound =
             self.table.contains_key(&r) || self.reserved.contains(&r) || self.foreign.contains(&r);
         match entry {
@@ -149,52 +173,46 @@ impl Shard {
         self.changes.push(LeaseChange::Backup(r, entry));
     }
 
-    /// A delegated prefix was freed: it returns to the primary (RFC 8156 §4.2.2; R45).
-    /// Records the change when it was FREE-BACKUP.
+    /// `r` is delegated to a client: it is no longer a server's, and when freed it will be
+    /// the primary's (RFC 8156 §4.2.2; R45). Records the end of its FREE-BACKUP record, if it
+    /// had one, so a record never names a bound prefix.
     pub(super) fn return_to_primary(&mut self, r: &Resource) {
         if self.backup.contains_key(r) {
             self.record_backup(*r, None);
         }
     }
 
-    /// The primary's rebalancing (RFC 8156 §4.2.2; R43, R44): in each delegable-prefix pool of
-    /// the primary's failover subnets, the secondary's unbound prefixes are brought to
-    /// `target`'s share of all unbound ones when they are off by more than its threshold
-    /// (hysteresis: no churn for small moves). Gives come from the primary's free prefixes
-    /// (marked FREE-BACKUP with a Give pending before the update goes out, so the primary
-    /// never uses them again; a secondary with none left is topped up whatever the band);
-    /// reclaims mark unbound FREE-BACKUP prefixes with a Reclaim pending (they stay the secondary's until it accepts). Records every change. Only the
-    /// pools of `subnets` where this server is the primary.
+    /// The primary's rebalancing (RFC 8156 §4.2.2; R43, R44) of the delegable-prefix pools of
+    /// `subnets` where this server is the primary, for this shard's slice of each.
+    ///
+    /// The secondary's unbound prefixes (a Reclaim not yet accepted counts as neither side's)
+    /// are brought to `target`'s share of all unbound ones when they are off by more than its
+    /// threshold (hysteresis: no churn for small moves); a secondary with none is topped up
+    /// whatever the band. A Give marks a free prefix of the primary FREE-BACKUP with the move
+    /// pending, recorded before any update can be built, so the primary never uses it again; a
+    /// Reclaim marks the most recently given unbound prefixes, which stay the secondary's until
+    /// it accepts. At most [`MOVES_PER_PASS`] moves per pool and call: a big pool is balanced
+    /// over several passes ([`Rebalanced::more`]) instead of stalling the worker. Records every
+    /// change; O(moves), plus a sort of this slice's records when reclaiming.
     pub fn rebalance(&mut self, subnets: &[u32], target: ShareTarget, now: u64) -> Rebalanced {
         let mut done = Rebalanced::default();
-        let primary_subnets: Vec<u32> = self
-            .fo_subnets
-            .iter()
-            .filter(|(id, role)| *role == FoRole::Primary && subnets.contains(id))
-            .map(|&(id, _)| id)
-            .collect();
         for p in 0..self.pools.len() {
             let pool = &self.pools[p];
-            if pool.map.kind() != LeaseKind::Pd || !primary_subnets.contains(&pool.def.subnet_id) {
+            let id = pool.def.subnet_id;
+            let primary = self.subnet_failover(id) == Some(FoRole::Primary);
+            if pool.map.kind() != LeaseKind::Pd || !primary || !subnets.contains(&id) {
                 continue;
             }
-            let held: Vec<Resource> = pool
-                .backup_free
-                .iter()
-                .filter_map(|&i| pool.map.resource_at(i))
-                .filter(|r| {
-                    self.backup
-                        .get(r)
-                        .is_some_and(|b| b.pending != Some(ShareMove::Reclaim))
-                })
-                .collect();
             let own_free = pool.slice.len() - pool.slice.used_count();
-            let have = held.len() as u128;
-            let (want, band) = target.target(own_free + have);
-            // An empty share is always topped up, whatever the band (a threshold above the
-            // share would otherwise never give anything).
+            let reclaiming = pool.reclaiming;
+            let have = (pool.backup_free.len() as u128).saturating_sub(reclaiming);
+            let (want, band) = target.target(own_free + have + reclaiming);
+            let band = if pool.unfinished { 0 } else { band };
             if have + band < want || (have == 0 && want > 0) {
-                for _ in 0..(want - have) {
+                let moves = (want - have).min(MOVES_PER_PASS);
+                self.pools[p].unfinished = moves < want - have;
+                done.more |= moves < want - have;
+                for _ in 0..moves {
                     let pool = &mut self.pools[p];
                     let Some(r) = pool
                         .slice
@@ -213,12 +231,22 @@ impl Shard {
                     done.given += 1;
                 }
             } else if have > want + band {
-                // Reclaim the most recently given first: the secondary is least likely to have
+                let moves = (have - want).min(MOVES_PER_PASS);
+                done.more |= moves < have - want;
+                let mut held: Vec<(u64, Resource)> = pool
+                    .backup_free
+                    .iter()
+                    .filter_map(|&i| pool.map.resource_at(i))
+                    .filter_map(|r| {
+                        let b = self.backup.get(&r)?;
+                        (b.pending != Some(ShareMove::Reclaim)).then_some((b.since, r))
+                    })
+                    .collect();
+                // The most recently given first: the secondary is least likely to have
                 // delegated them.
-                let mut held = held;
-                held.sort_by_key(|r| std::cmp::Reverse(self.backup.get(r).map_or(0, |b| b.since)));
-                for r in held.into_iter().take((have - want) as usize) {
-                    let since = self.backup.get(&r).map_or(now, |b| b.since);
+                held.sort_unstable_by(|a, b| b.cmp(a));
+                self.pools[p].unfinished = moves < have - want;
+                for (since, r) in held.into_iter().take(moves as usize) {
                     self.record_backup(
                         r,
                         Some(BackupPrefix {
@@ -228,6 +256,8 @@ impl Shard {
                     );
                     done.reclaimed += 1;
                 }
+            } else {
+                self.pools[p].unfinished = false;
             }
         }
         done
@@ -241,7 +271,7 @@ impl Shard {
         if !self.shared_here(r) {
             return Err(ShareRefusal::NotShared);
         }
-        if self.table.contains_key(r) {
+        if self.table.contains_key(r) || self.foreign.contains(r) {
             // Delegated: the client's; when freed it goes to the primary anyway (R45).
             return Ok(());
         }
@@ -263,7 +293,7 @@ impl Shard {
         if !self.shared_here(r) {
             return Err(ShareRefusal::NotShared);
         }
-        if self.table.contains_key(r) {
+        if self.table.contains_key(r) || self.foreign.contains(r) {
             return Err(ShareRefusal::Delegated);
         }
         self.return_to_primary(r);

@@ -381,3 +381,44 @@ fn free_backup_records_survive_restart_compaction_and_a_new_worker_count() {
         }
     }
 }
+
+#[test]
+fn free_backup_records_follow_their_slice_when_the_pools_change() {
+    // The same worker count, a PD pool with another base: the prefixes' slice indexes move, and
+    // so must their records, or a shard would hand out a prefix another shard's record gives
+    // the secondary (RFC 8156 §4.2.2).
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open(dir.path(), true).unwrap();
+    let (mut shards, mut journals, _) = store.load(3, &pools(), &[]).unwrap();
+    let target = tandem_lease::ShareTarget::from_fractions(0.001, 0.001);
+    for (shard, journal) in shards.iter_mut().zip(journals.iter_mut()) {
+        shard.set_subnet_failover(1, Some(tandem_lease::FoRole::Primary));
+        shard.rebalance(&[1], target, 1_000_000);
+        append(shard, journal);
+    }
+    let given: Vec<Resource> = backups(&shards).into_iter().map(|(_, r, _)| r).collect();
+    drop((shards, journals));
+    let mut wider = pools();
+    wider[1].range = PoolRange::Prefixes {
+        prefix: "2001:db8::".parse().unwrap(),
+        prefix_len: 32,
+        delegated_len: 56,
+    };
+    for round in 0..2 {
+        let (mut shards, _, report) = store.load(3, &wider, &[]).unwrap();
+        assert_eq!(report.skipped, 0);
+        let now: Vec<(u32, Resource, BackupPrefix)> = backups(&shards);
+        assert_eq!(now.len(), given.len(), "round {round}");
+        for (shard, r, _) in &now {
+            assert_eq!(
+                tandem_lease::prefix_slice_of(&wider, r, 3),
+                Some(*shard),
+                "round {round}"
+            );
+        }
+        for shard in &mut shards {
+            shard.set_subnet_failover(1, Some(tandem_lease::FoRole::Primary));
+            shard.check_invariants().unwrap();
+        }
+    }
+}

@@ -151,6 +151,9 @@ pub(crate) enum Held {
     TellPrefix(tandem_lease::Resource),
     /// A partner binding stored or freed here lies in another shard's slice: tell that shard.
     Cross(tandem_lease::CrossNote),
+    /// UPDREQ / UPDREQALL / entering NORMAL: collect once everything before it is durable, so
+    /// no update carries a change that a crash could still take back.
+    Collect { rel: usize, all: bool, epoch: u64 },
 }
 
 impl Ctx {
@@ -180,6 +183,7 @@ impl Ctx {
                 }
             }
             Held::TellPrefix(r) => self.tell_prefix(&r, now),
+            Held::Collect { rel, all, epoch } => self.collect(rel, all, epoch, now),
             Held::Cross(note) => {
                 if let Some(fo) = &self.fo {
                     // Must arrive: the owner could otherwise allocate a bound resource.
@@ -210,28 +214,18 @@ impl Ctx {
         }
     }
 
-    /// The primary's rebalancing of relationship `rel` (RFC 8156 §4.2.2; R43, R44): hand-overs
-    /// still unacknowledged go again now (they are durable); new ones are recorded and go
-    /// once durable ([`Held::TellPrefix`]).
+    /// The primary's rebalancing of relationship `rel` (RFC 8156 §4.2.2; R43, R44): new
+    /// hand-overs are recorded and go to the partner once durable ([`Held::TellPrefix`]).
+    /// Unacknowledged ones are not re-sent here: the queue keeps them until settled, and a
+    /// reconnection or an overflow collects them again (entering NORMAL, [`ToControl::Resync`]).
     fn rebalance(&mut self, rel: usize, target: tandem_lease::ShareTarget, now: u64) {
         let Some(fo) = &self.fo else {
             return;
         };
         let subnets = fo.subnets(rel);
-        let pending: Vec<tandem_lease::Resource> = self
-            .shard
-            .share_pending()
-            .map(|(r, _)| *r)
-            .filter(|r| {
-                self.shard
-                    .subnet_of(r)
-                    .is_some_and(|s| subnets.contains(&s))
-            })
-            .collect();
-        for r in &pending {
-            self.tell_prefix(r, now);
-        }
         let done = self.shard.rebalance(&subnets, target, now);
+        // Cut short by the per-pass cap: the next tick goes on.
+        self.fo_rebalance = done.more.then_some((rel, target));
         if done.given + done.reclaimed > 0 {
             debug!(
                 worker = self.id,
@@ -244,11 +238,21 @@ impl Ctx {
         self.record_changes();
     }
 
-    /// A held item that will never be durable (the journal failed): dropped. Client replies
-    /// are counted by the caller; an unanswered partner update is resent by the partner.
+    /// A held item whose journal batch failed (the bytes are retried). A client reply is
+    /// dropped (the caller counts it; returns its send slot), a BNDREPLY too (the partner
+    /// resends the update), a lazy client update waits for the next collection (the lease keeps
+    /// its flag); the rest wait for the retried bytes.
     pub(super) fn withdraw(&mut self, h: Held) -> Option<usize> {
         match h {
             Held::Send(slot) => Some(slot),
+            // The failed bytes are retried: these wait for them again (a collection must end,
+            // a cross-shard note and a hand-over must not be lost).
+            h @ (Held::Collect { .. } | Held::Cross(_) | Held::TellPrefix(_)) => {
+                if let (_, Some(h)) = self.gc.attach(h, false) {
+                    self.release(h, super::unix_now());
+                }
+                None
+            }
             _ => None,
         }
     }
@@ -288,7 +292,11 @@ impl Ctx {
                     partner::apply_reply(&mut self.shard, &reply, &sent);
                     self.record_changes();
                 }
-                ToWorker::Collect { rel, all, epoch } => self.collect(rel, all, epoch, now),
+                ToWorker::Collect { rel, all, epoch } => {
+                    if let (_, Some(h)) = self.gc.attach(Held::Collect { rel, all, epoch }, false) {
+                        self.release(h, now);
+                    }
+                }
                 ToWorker::Rebalance { rel, target } => self.rebalance(rel, target, now),
                 ToWorker::Cross { resource, bound } => {
                     if bound {
@@ -379,10 +387,14 @@ impl Ctx {
         fo.tell_surely(ToControl::Collected { rel, epoch });
     }
 
-    /// Failover part of the periodic work: PARTNER-DOWN freeing after MCLT (R56).
+    /// Failover part of the periodic work: a prefix rebalancing cut short goes on, and
+    /// PARTNER-DOWN freeing after MCLT (R56).
     pub(super) fn fo_tick(&mut self, now: u64) -> usize {
         if self.fo.is_none() {
             return 0;
+        }
+        if let Some((rel, target)) = self.fo_rebalance.take() {
+            self.rebalance(rel, target, now);
         }
         self.engine.free_unacked(&mut self.shard, now)
     }

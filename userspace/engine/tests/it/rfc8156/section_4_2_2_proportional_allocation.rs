@@ -87,19 +87,23 @@ fn the_secondary_serves_prefixes_from_its_share_and_they_return_to_the_primary()
     p.shard.check_invariants().unwrap();
     s.shard.check_invariants().unwrap();
 
-    // Communications interrupted: the secondary delegates new prefixes from its share only.
+    // Communications interrupted: the secondary delegates new prefixes from its share only;
+    // the record ends with the delegation (the prefix is the client's now).
     set_state(
         &mut s,
         Role::Secondary,
         ServerState::CommunicationsInterrupted,
     );
+    let share: Vec<Resource> = s.shard.backup_prefixes().map(|(r, _)| *r).collect();
     let got = s.direct(&pd_request(1)).unwrap();
     let prefix = got.pd(2).leases[0].addr;
     let delegated = Resource::prefix(prefix, 56);
     assert!(
-        s.shard.backup(&delegated).is_some(),
+        share.contains(&delegated),
         "delegated from its FREE-BACKUP share"
     );
+    assert!(s.shard.backup(&delegated).is_none());
+    assert_eq!(s.shard.delegated_from_share(), 1);
 
     // The primary, not yet told, reclaims everything: the delegated one is refused (R43).
     let done = p
@@ -115,7 +119,7 @@ fn the_secondary_serves_prefixes_from_its_share_and_they_return_to_the_primary()
         "still the secondary's"
     );
     assert_eq!(p.shard.backup_prefixes().count(), 1);
-    assert_eq!(s.shard.backup_prefixes().count(), 1);
+    assert_eq!(s.shard.backup_prefixes().count(), 0);
 
     // The delegation reaches the primary; the client releases; both free it and the prefix
     // is the primary's again (R45).

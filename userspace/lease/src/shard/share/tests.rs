@@ -207,10 +207,13 @@ fn the_primary_reclaims_the_excess_and_gets_it_back_only_when_acked() {
 
 #[test]
 fn a_freed_delegated_prefix_returns_to_the_primary_on_both_sides() {
-    // The secondary delegates a FREE-BACKUP prefix, the client releases it, the primary acks.
+    // The secondary delegates a FREE-BACKUP prefix: the record goes with the delegation (the
+    // prefix is the client's now), so freeing it leaves nobody's record: the primary's (R45).
     let mut s = shard(FoRole::Secondary);
     s.partner_backup(&prefix(4), 900).unwrap();
     delegate(&mut s, prefix(4), 1, 1000);
+    assert!(s.backup(&prefix(4)).is_none());
+    let bound = s.lease(&prefix(4)).unwrap().clone();
     s.release(&prefix(4), 1100);
     let l = s.lease(&prefix(4)).unwrap().clone();
     let ack = PartnerAck {
@@ -227,8 +230,10 @@ fn a_freed_delegated_prefix_returns_to_the_primary_on_both_sides() {
     let mut p = shard(FoRole::Primary);
     p.rebalance(&[SUBNET], ShareTarget::from_fractions(1.0, 0.1), 900);
     p.share_acked(&prefix(4), ShareMove::Give);
+    p.apply_partner(bound);
+    assert!(p.backup(&prefix(4)).is_none(), "delegated: the client's");
     p.apply_partner(l);
-    assert!(p.backup(&prefix(4)).is_none());
+    assert!(p.lease(&prefix(4)).is_none());
     assert_eq!(
         allocate_all(&mut p, 1200),
         vec![prefix(4)],
@@ -335,4 +340,107 @@ fn each_shard_of_a_secondary_delegates_the_share_of_its_slice() {
         assert_eq!(allocate_all(s, 1000).len(), 8);
         s.check_invariants().unwrap();
     }
+}
+
+#[test]
+fn no_torn_journal_leaves_a_record_for_a_prefix_that_was_delegated() {
+    // Whatever prefix of a secondary's journal survives a crash, a FREE-BACKUP record never
+    // outlives the delegation of its prefix (else a freed prefix could come back as the
+    // secondary's while the primary has taken it back).
+    let mut s = shard(FoRole::Secondary);
+    s.partner_backup(&prefix(4), 900).unwrap();
+    delegate(&mut s, prefix(4), 1, 1000);
+    s.release(&prefix(4), 1100);
+    let l = s.lease(&prefix(4)).unwrap().clone();
+    let ack = PartnerAck {
+        state: l.state,
+        start_time_of_state: l.fo.start_time_of_state,
+        cltt: l.cltt,
+        partner_lifetime: l.fo.partner_lifetime,
+    };
+    s.partner_acked(&prefix(4), &ack);
+    let changes = drain(&mut s);
+    for k in 0..=changes.len() {
+        let mut r = shard(FoRole::Secondary);
+        for c in &changes[..k] {
+            r.apply_replayed(c.clone());
+        }
+        let delegated = changes[..k]
+            .iter()
+            .any(|c| matches!(c, LeaseChange::Upsert(l) if l.resource == prefix(4)));
+        assert!(
+            !(delegated && r.backup(&prefix(4)).is_some()),
+            "after {k} of {changes:?}"
+        );
+        r.check_invariants().unwrap();
+        if delegated && r.lease(&prefix(4)).is_none() {
+            assert_eq!(
+                r.allocate(PoolId(1), None, 1200),
+                None,
+                "freed: the primary's"
+            );
+        }
+    }
+}
+
+#[test]
+fn a_prefix_bound_in_another_shard_is_not_reclaimed() {
+    let mut s = shard(FoRole::Secondary);
+    s.partner_backup(&prefix(2), 900).unwrap();
+    s.foreign_bound(prefix(2));
+    assert!(s.backup(&prefix(2)).is_none(), "delegated: no record");
+    assert_eq!(
+        s.partner_free(&prefix(2)),
+        Err(super::ShareRefusal::Delegated)
+    );
+    s.check_invariants().unwrap();
+}
+
+#[test]
+fn unacknowledged_reclaims_do_not_make_the_next_pass_reclaim_again() {
+    let mut p = shard(FoRole::Primary);
+    p.rebalance(&[SUBNET], ShareTarget::from_fractions(0.875, 0.01), 1000);
+    let given: Vec<Resource> = p.share_pending().map(|(r, _)| *r).collect();
+    for r in &given {
+        p.share_acked(r, ShareMove::Give);
+    }
+    let mut reclaimed = 0;
+    for pass in 0..6 {
+        let done = p.rebalance(
+            &[SUBNET],
+            ShareTarget::from_fractions(0.5, 0.01),
+            2000 + pass,
+        );
+        reclaimed += done.reclaimed;
+        assert_eq!(done.given, 0);
+    }
+    assert_eq!(reclaimed, 14 - 8, "reclaimed once, no overshoot");
+    p.check_invariants().unwrap();
+}
+
+#[test]
+fn a_big_pool_is_balanced_over_several_bounded_passes() {
+    let pools = [PoolDef {
+        id: PoolId(1),
+        subnet_id: SUBNET,
+        range: PoolRange::Prefixes {
+            prefix: "2001:db8:100::".parse().unwrap(),
+            prefix_len: 44,
+            delegated_len: 60,
+        },
+    }];
+    let mut p = Shard::new(0, 1, &pools, &[]);
+    p.set_subnet_failover(SUBNET, Some(FoRole::Primary));
+    let mut passes = 0;
+    loop {
+        let done = p.rebalance(&[SUBNET], half(), 1000);
+        assert!(done.given as u128 <= crate::MOVES_PER_PASS);
+        passes += 1;
+        if !done.more {
+            break;
+        }
+    }
+    assert_eq!(passes, 8, "65536 / 2 in passes of 4096");
+    assert_eq!(p.share_counts(SUBNET).backup_free, 32_768);
+    assert_eq!(p.rebalance(&[SUBNET], half(), 1001), Default::default());
 }
