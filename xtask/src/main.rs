@@ -4,6 +4,7 @@
 //! - `test`: the README's test command (deps, workspace tests, the namespace lab, a fuzz smoke).
 //! - `demo`: a failover pair of tandemd in a network-namespace lab serving real and simulated
 //!   clients through a crash of the primary (`--standalone`: one server).
+//! - `build-ebpf`: build the eBPF object (`ebpf/xdp`) and print its path.
 //! - `clean`: remove what an interrupted run left behind (lab namespaces, scratch dirs).
 //! - `compare`: tandemd against Kea, CPU time per 4-message exchange, into `bench/RESULTS.md`.
 //! - `sim`: the deterministic failover-pair simulator over many seeds, or a replay of one.
@@ -15,6 +16,7 @@ mod compare;
 mod demo;
 mod demo_pair;
 mod deps;
+mod ebpf;
 mod host;
 mod interrupt;
 mod machine;
@@ -63,6 +65,8 @@ enum Command {
         #[arg(long, value_enum, default_value = "tandem")]
         subject: demo::DemoSubject,
     },
+    /// Build the eBPF object (ebpf/xdp) with nightly and bpf-linker; prints its path.
+    BuildEbpf,
     /// Remove lab namespaces and scratch directories left by interrupted runs.
     Clean,
     /// Run the failover-pair simulator over seeds 0..N, or replay one seed.
@@ -108,6 +112,7 @@ fn main() -> ExitCode {
     let quiet_failure = matches!(cli.command, Command::Test { .. });
     let result = match cli.command {
         Command::Deps => deps::run().map(|_| ()),
+        Command::BuildEbpf => ebpf::run(&root),
         Command::Clean => clean::run(),
         Command::Test { only } => test_suite::run(&root, &only),
         Command::Sim {

@@ -2,7 +2,8 @@
 //!
 //! Steps, in order, stopping at the first failure: `deps`; `unit + integration` (`cargo test
 //! --workspace --all-targets`); `lab` (the ignored namespace-lab tests of tandemd, one at a time,
-//! with the host's DNS config and namespace list checked before and after); `sim` (the failover
+//! with the host's DNS config and namespace list checked before and after, after the `ebpf` step
+//! builds the eBPF object and checks that the verifier accepts it); `sim` (the failover
 //! simulator over [`SIM_SEEDS`] seeds, release build); one `fuzz <target>` smoke run per target
 //! in `fuzz/fuzz_targets/`, on a scratch copy of the committed corpus.
 
@@ -44,6 +45,11 @@ pub(crate) fn run(root: &Path, only: &[Part]) -> anyhow::Result<()> {
         });
     }
     if wanted(Part::Lab) {
+        // The lab loads the eBPF object; the step also proves the verifier accepts it.
+        steps.run("ebpf", || {
+            crate::ebpf::build(root)?;
+            crate::ebpf::check(root)
+        });
         steps.run("lab", || lab(root));
     }
     if wanted(Part::Sim) {
@@ -88,6 +94,8 @@ fn lab(root: &Path) -> anyhow::Result<()> {
                 "--test-threads=1",
             ],
         )
+        // The object the `ebpf` step built, for the lab's XDP tests (tandemd's loader reads it).
+        .env("TANDEM_XDP_OBJECT", root.join(crate::ebpf::OBJECT))
         .current_dir(root),
     );
     let after = HostState::capture()?;

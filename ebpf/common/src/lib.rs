@@ -8,6 +8,7 @@
 #![forbid(unsafe_code)]
 
 pub mod maps;
+pub mod parse;
 
 /// Largest DUID RFC 8415 §11.1 allows: 2-octet type plus at most 128 octets.
 pub const DUID_LEN_MAX: usize = 130;

@@ -6,10 +6,12 @@
 /// malformed DHCPv6 to the server port, and redirects steered packets to their shard's CPU.
 pub const PROGRAM: &str = "tandem_xdp";
 /// Name of the socket-filter program (`#[socket_filter] fn tandem_sock_filter`), attached to
-/// every worker socket (SO_ATTACH_BPF): a datagram whose client DUID hashes to another shard
-/// than the socket's ([`MAP_SOCK_SHARD`] by socket cookie) is dropped (returns 0), so a
-/// multicast Solicit that Linux copies to every socket joined to ff02::1:2 is queued only at
-/// its owner. A datagram without a parseable DUID is kept by shard 0's socket only.
+/// every worker socket (SO_ATTACH_BPF): a *multicast* datagram whose client DUID hashes to
+/// another shard than the socket's ([`MAP_SOCK_SHARD`] by socket cookie) is dropped (returns
+/// 0), so a Solicit that Linux copies to every socket joined to ff02::1:2 is queued only at its
+/// owner; one without a parseable DUID is kept by shard 0's socket only. Unicast is always kept
+/// (the reuseport program chose its socket; should it fall back to the kernel's choice, dropping
+/// would lose the packet). A socket whose cookie is not in the map keeps everything.
 pub const PROGRAM_SOCK_FILTER: &str = "tandem_sock_filter";
 /// Name of the reuseport program (`#[sk_reuseport] fn tandem_reuseport`), attached to the
 /// worker sockets' reuseport group: a unicast (relayed) datagram goes to the socket of its
@@ -18,7 +20,8 @@ pub const PROGRAM_REUSEPORT: &str = "tandem_reuseport";
 
 /// `Array<u32>` of [`CONFIG_LEN`] entries, written by the loader before attaching.
 pub const MAP_CONFIG: &str = "TANDEM_CONFIG";
-/// `Array<u32>` of [`MAX_SHARDS`] entries: shard → CPU whose worker owns it.
+/// `Array<u32>` of [`MAX_SHARDS`] entries: shard → CPU whose worker owns it; a value of
+/// [`MAX_CPUS`] or more means "no CPU" (the packet is passed, counted `pass_no_cpu`).
 pub const MAP_SHARD_CPU: &str = "TANDEM_SHARD_CPU";
 /// `CpuMap` of [`MAX_CPUS`] entries: the CPUs packets are redirected to.
 pub const MAP_CPUS: &str = "TANDEM_CPUS";

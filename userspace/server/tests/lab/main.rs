@@ -16,3 +16,4 @@ mod failover_pair;
 mod information_request;
 mod kill9_keeps_leases;
 mod perfdhcp_load;
+mod xdp_steering;
