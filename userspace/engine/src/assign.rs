@@ -39,12 +39,6 @@ pub(crate) type IaResources = FixedVec<Resource, HINTS_PER_IA_MAX>;
 /// Resources already placed in this reply (two IAs never get the same one).
 pub(crate) type Taken = FixedVec<Resource, { IAS_MAX * HINTS_PER_IA_MAX }>;
 
-pub(crate) const NO_RESOURCE: Resource = Resource {
-    kind: LeaseKind::Na,
-    addr: Ipv6Addr::UNSPECIFIED,
-    prefix_len: 0,
-};
-
 /// The client, link and time of one exchange.
 #[derive(Clone, Copy)]
 pub(crate) struct Ctx<'a> {
@@ -81,7 +75,7 @@ pub(crate) fn kind_of(ty: IaType) -> LeaseKind {
 
 /// Bound leases of one IA of this client (at most [`HINTS_PER_IA_MAX`]).
 pub(crate) fn bound(shard: &Shard, duid: &[u8], kind: LeaseKind, iaid: u32) -> IaResources {
-    let mut out = FixedVec::new(NO_RESOURCE);
+    let mut out = FixedVec::new();
     for lease in shard.ia_leases(duid, kind, iaid) {
         if lease.state == LeaseState::Bound && !out.push(lease.resource) {
             break;
@@ -169,7 +163,7 @@ pub(crate) fn choose(
     taken: &mut Taken,
 ) -> IaResources {
     let kind = kind_of(ia.ty);
-    let mut out: IaResources = FixedVec::new(NO_RESOURCE);
+    let mut out: IaResources = FixedVec::new();
     if let Some(r) = reserved_for(ctx, ia, kind) {
         if !contains(taken, &r) && shard.is_available(&r, ctx.duid, ctx.now) {
             out.push(r);

@@ -10,7 +10,7 @@ use tandem_lease::{LeaseKind, Resource, Shard};
 
 use crate::assign::{
     appropriate, bind, bound, can_create, choose, hint_resource, kind_of, lease_out,
-    lease_out_zero, Ctx, Taken, NO_RESOURCE,
+    lease_out_zero, Ctx, Taken,
 };
 use crate::failover::partner_lifetime;
 use crate::fixed::FixedVec;
@@ -44,7 +44,7 @@ impl Granted {
         Self {
             na: None,
             pd: None,
-            bound: FixedVec::new(NO_RESOURCE),
+            bound: FixedVec::new(),
         }
     }
 
@@ -68,7 +68,7 @@ impl Granted {
     /// Sets the reply's T1/T2 [RFC 8415 §18.3.2]; on a failover link every lease bound here
     /// then carries those T1/T2 and the partner-lifetime they imply (RFC 8156 §7.4; R30).
     fn apply(&self, ctx: &Ctx<'_>, shard: &mut Shard, plan: &mut Plan<'_>) {
-        let mut kinds: FixedVec<Lifetimes, 2> = FixedVec::new(ctx.link.lifetimes);
+        let mut kinds: FixedVec<Lifetimes, 2> = FixedVec::new();
         for l in [self.na, self.pd].into_iter().flatten() {
             kinds.push(l);
         }
@@ -106,7 +106,7 @@ pub(crate) fn assign(
     mode: Assign,
     plan: &mut Plan<'_>,
 ) {
-    let mut taken: Taken = FixedVec::new(NO_RESOURCE);
+    let mut taken: Taken = FixedVec::new();
     let mut granted = Granted::none();
     for ia in scan.ias.iter() {
         let out = match ia.ty {
@@ -163,7 +163,7 @@ pub(crate) fn extend(
     if rebind && !rebind_answerable(ctx, shard, scan) {
         return Err(DropReason::RebindUnknownBinding);
     }
-    let mut taken: Taken = FixedVec::new(NO_RESOURCE);
+    let mut taken: Taken = FixedVec::new();
     let mut granted = Granted::none();
     for ia in scan.ias.iter().filter(|ia| ia.ty != IaType::Ta) {
         let kind = kind_of(ia.ty);

@@ -32,15 +32,8 @@ pub(crate) struct LeaseOut {
     pub(crate) valid_s: u32,
 }
 
-const NO_LEASE: LeaseOut = LeaseOut {
-    addr: Ipv6Addr::UNSPECIFIED,
-    prefix_len: 0,
-    preferred_s: 0,
-    valid_s: 0,
-};
-
 /// One IA of a reply.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone)]
 pub(crate) struct IaOut {
     pub(crate) ty: IaType,
     pub(crate) iaid: u32,
@@ -54,7 +47,7 @@ impl IaOut {
             ty,
             iaid,
             status: None,
-            leases: FixedVec::new(NO_LEASE),
+            leases: FixedVec::new(),
         }
     }
 
@@ -71,15 +64,8 @@ impl IaOut {
     }
 }
 
-const NO_IA: IaOut = IaOut {
-    ty: IaType::Na,
-    iaid: 0,
-    status: None,
-    leases: FixedVec::new(NO_LEASE),
-};
-
 /// Everything a reply will say.
-#[derive(Clone, Copy)]
+#[derive(Clone)]
 pub(crate) struct Plan<'p> {
     pub(crate) msg_type: MessageType,
     /// Top-level status code.
@@ -105,7 +91,7 @@ impl Plan<'_> {
         Self {
             msg_type,
             status: None,
-            ias: FixedVec::new(NO_IA),
+            ias: FixedVec::new(),
             rapid_commit: false,
             preference: false,
             wants: None,

@@ -44,7 +44,7 @@ impl Hint {
 }
 
 /// One IA of the client message.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone)]
 pub(crate) struct IaRequest {
     pub(crate) ty: IaType,
     pub(crate) iaid: u32,
@@ -52,17 +52,6 @@ pub(crate) struct IaRequest {
     pub(crate) index: usize,
     pub(crate) hints: FixedVec<Hint, HINTS_PER_IA_MAX>,
 }
-
-const NO_HINT: Hint = Hint {
-    addr: Ipv6Addr::UNSPECIFIED,
-    prefix_len: 0,
-};
-const NO_IA: IaRequest = IaRequest {
-    ty: IaType::Na,
-    iaid: 0,
-    index: 0,
-    hints: FixedVec::new(NO_HINT),
-};
 
 /// ORO entries the engine can answer [RFC 8415 §21.7].
 #[derive(Debug, Clone, Copy, Default)]
@@ -75,7 +64,7 @@ pub(crate) struct Wants {
 }
 
 /// What the engine needs from a client message, borrowed from the packet.
-#[derive(Clone, Copy)]
+#[derive(Clone)]
 pub(crate) struct Scan<'a> {
     pub(crate) client_id: Option<&'a [u8]>,
     pub(crate) server_id: Option<&'a [u8]>,
@@ -100,7 +89,7 @@ pub(crate) fn scan(options: Options<'_>) -> Result<Scan<'_>, DropReason> {
         wants: Wants::default(),
         rapid_commit: false,
         fqdn: None,
-        ias: FixedVec::new(NO_IA),
+        ias: FixedVec::new(),
     };
     let mut seen_singletons: u32 = 0;
     let mut counts = [0usize; 3];
@@ -218,7 +207,7 @@ fn parse_ia(code: OptionCode, data: &[u8]) -> Result<IaRequest, DropReason> {
         ty,
         iaid,
         index: 0,
-        hints: FixedVec::new(NO_HINT),
+        hints: FixedVec::new(),
     };
     for opt in options.iter() {
         if req.hints.is_full() {
