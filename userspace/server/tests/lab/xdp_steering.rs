@@ -57,6 +57,17 @@ fn exchanges(ns: &tandem_lab::Netns, dir: &Path, name: &str, clients: u32) {
     );
 }
 
+/// The stats once they show `clients` address leases and two packets per client received
+/// (workers publish their counters a few times a second).
+fn settled(s: &Subject, clients: u64) -> Value {
+    wait_for("counters settle", Duration::from_secs(5), || {
+        let v = stats(s);
+        let done = v["leases"]["na"] == clients && v["received"].as_u64() >= Some(2 * clients);
+        done.then_some(v)
+    })
+    .unwrap_or_else(|e| panic!("{e:#}\n{}", stats(s)))
+}
+
 fn counter(v: &Value, name: &str) -> u64 {
     v["xdp"][name].as_u64().unwrap_or(0)
 }
@@ -89,7 +100,7 @@ fn direct_run(generic: bool) {
     assert_eq!(before["handoffs"], 0);
 
     exchanges(&lab.client, dir.path(), "perfdhcp", 2000);
-    let after = stats(&server);
+    let after = settled(&server, 2000);
     println!(
         "{mode}: received {} handoffs {} per worker {} xdp {}",
         after["received"], after["handoffs"], after["per_worker"], after["xdp"]
@@ -188,7 +199,7 @@ fn relayed_clients_reach_their_owner_through_the_reuseport_program() {
     // The relay forwards every client from one address and port: one flow, which the
     // kernel's own reuseport hash would put on one socket.
     exchanges(&lab.client, dir.path(), "perfdhcp", 1000);
-    let after = stats(&server);
+    let after = settled(&server, 1000);
     println!(
         "relayed: received {} handoffs {} per worker {} xdp {}",
         after["received"], after["handoffs"], after["per_worker"], after["xdp"]
