@@ -54,6 +54,11 @@ pub trait LazyUpdate: Debug {
     fn refusal_is_final(&self) -> bool {
         false
     }
+    /// May this update be left unsent when the server stops (the owner sends it again on the
+    /// next connection, from its durable records)? Default: no.
+    fn deferrable(&self) -> bool {
+        false
+    }
 }
 
 /// Result of [`UpdateQueue::push`].
@@ -334,6 +339,23 @@ impl<U: LazyUpdate> UpdateQueue<U> {
 
     fn in_flight_has(&self, key: &U::Key) -> bool {
         self.flying.contains(key)
+    }
+
+    /// The server is stopping: drops the waiting (not in-flight) updates that are
+    /// [`LazyUpdate::deferrable`], so the flush before DISCONNECT covers only what must go
+    /// now. Returns how many.
+    pub fn drop_deferrable(&mut self) -> usize {
+        let gone: Vec<(u64, U::Key)> = self
+            .pending
+            .iter()
+            .filter(|(_, (_, _, u))| u.deferrable())
+            .map(|(k, (seq, _, _))| (*seq, k.clone()))
+            .collect();
+        for (seq, key) in &gone {
+            self.order.remove(seq);
+            self.pending.remove(key);
+        }
+        gone.len()
     }
 
     fn insert_back(&mut self, key: U::Key, attempts: u8, update: U) {

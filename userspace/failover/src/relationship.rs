@@ -364,7 +364,12 @@ impl<U: LazyUpdate> Relationship<U> {
     }
 
     /// A binding changed (after the client got its reply; R27): tell the partner lazily.
+    /// While stopping, a [`LazyUpdate::deferrable`] update is not queued (it goes on the next
+    /// connection) and this says [`Pushed::Queued`].
     pub fn queue_update(&mut self, now: Now, update: U) -> Pushed {
+        if self.shutting_down && update.deferrable() {
+            return Pushed::Queued;
+        }
         let pushed = self.queue.push(update);
         self.pump(now);
         pushed
@@ -411,6 +416,7 @@ impl<U: LazyUpdate> Relationship<U> {
     /// [`SHUTDOWN_FLUSH`]), then DISCONNECT (R21).
     pub fn handle_shutdown(&mut self, now: Now) {
         self.shutting_down = true;
+        self.queue.drop_deferrable();
         self.set(Timer::ShutdownFlush, now.mono.add_ms(SHUTDOWN_FLUSH.0));
         self.pump(now);
     }

@@ -37,6 +37,12 @@ impl LazyUpdate for BindingUpdate {
     fn refusal_is_final(&self) -> bool {
         matches!(self, Self::Prefix { .. })
     }
+
+    /// A prefix hand-over is durable at the primary and collected again on the next
+    /// connection (entering NORMAL): stopping need not wait for thousands of them.
+    fn deferrable(&self) -> bool {
+        matches!(self, Self::Prefix { .. })
+    }
 }
 
 #[cfg(test)]

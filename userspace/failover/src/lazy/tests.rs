@@ -28,6 +28,9 @@ impl LazyUpdate for Up {
     fn refusal_is_final(&self) -> bool {
         self.key >= 100
     }
+    fn deferrable(&self) -> bool {
+        self.key >= 100
+    }
 }
 
 fn up(key: u32, version: u32) -> Up {
@@ -212,4 +215,20 @@ fn a_final_refusal_is_settled_with_the_update_and_not_parked() {
     assert_eq!(q.parked_len(), 0);
     q.next_pass();
     assert!(q.is_idle(), "a final refusal is never resent");
+}
+
+#[test]
+fn stopping_drops_only_waiting_deferrable_updates() {
+    let mut q = UpdateQueue::new(10);
+    for key in [1, 100, 2, 101] {
+        q.push(up(key, 1));
+    }
+    // 1 and 100 go out; 2 and 101 wait.
+    let sent = send_all(&mut q, 2, 1);
+    assert_eq!(sent.len(), 2);
+    assert_eq!(q.drop_deferrable(), 1, "only the waiting 101");
+    q.settle(Xid::from_u32(1), false);
+    q.settle(Xid::from_u32(2), false);
+    let rest = send_all(&mut q, 2, 3);
+    assert_eq!(rest.iter().map(|(_, u)| u.key).collect::<Vec<_>>(), [2]);
 }
