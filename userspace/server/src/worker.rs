@@ -19,17 +19,18 @@ use tandem_lease::{journal, Shard};
 use tracing::{debug, error, info, warn};
 
 mod partner;
+mod recv_ring;
 
 use partner::Held;
 pub(crate) use partner::{engine_view, WorkerFo};
+use recv_ring::RecvRing;
 
-use crate::datagram::{RecvSlot, SendSlot};
+use crate::datagram::SendSlot;
 use crate::group_commit::GroupCommit;
 use crate::stats::{self, Local, ServerDrop, Shared};
 use crate::store::JournalFile;
 
 /// Receives kept armed at once per worker.
-const RECV_SLOTS: usize = 64;
 /// Maintenance period: expiry reclamation, counters, compaction checks.
 const TICK: Duration = Duration::from_millis(250);
 /// Wait before rewriting a batch whose write or sync failed (disk full, I/O error).
@@ -107,7 +108,8 @@ pub(crate) fn run(setup: Setup) -> io::Result<()> {
         }
     }
     let ring = IoUring::new(1024)?;
-    let mut worker = Worker::new(ring, setup);
+    let recv = RecvRing::new(&ring.submitter())?;
+    let mut worker = Worker::new(ring, recv, setup);
     let result = worker.run();
     if let Err(e) = &result {
         error!(worker = id, error = %e, "worker stopped on an error");
@@ -118,11 +120,8 @@ pub(crate) fn run(setup: Setup) -> io::Result<()> {
 // Field order matters: the ring is dropped first, so no kernel operation can outlive a buffer.
 struct Worker {
     ring: IoUring,
-    #[allow(
-        clippy::vec_box,
-        reason = "the kernel holds pointers into slots: they must not move"
-    )]
-    recv: Vec<Box<RecvSlot>>,
+    /// The multishot receive's buffers (after `ring`: dropped once the kernel is done).
+    recv: RecvRing,
     recv_armed: usize,
     wake_armed: bool,
     draining: bool,
@@ -171,13 +170,13 @@ struct Ctx {
 }
 
 impl Worker {
-    fn new(ring: IoUring, s: Setup) -> Self {
+    fn new(ring: IoUring, recv: RecvRing, s: Setup) -> Self {
         let count = s.peers.len() as u32;
         let wake_fd = s.peers[s.id as usize].wake.clone();
         let socket_fd = s.socket.as_raw_fd();
         Self {
             ring,
-            recv: (0..RECV_SLOTS).map(|_| RecvSlot::new()).collect(),
+            recv,
             recv_armed: 0,
             wake_armed: false,
             draining: false,
@@ -215,9 +214,7 @@ impl Worker {
     }
 
     fn run(&mut self) -> io::Result<()> {
-        for i in 0..RECV_SLOTS {
-            self.arm_recv(i)?;
-        }
+        self.arm_recv()?;
         self.arm_wake()?;
         let mut next_tick = Instant::now();
         let mut drain_started = Instant::now();
@@ -284,14 +281,22 @@ impl Worker {
         let index = (ud & 0xffff_ffff) as usize;
         match ud >> 32 {
             KIND_RECV => {
-                self.recv_armed -= 1;
-                if res >= 0 {
-                    self.on_datagram(index, res as usize, now);
-                } else if res != -libc::ECANCELED {
-                    debug!(worker = self.ctx.id, errno = -res, "receive failed");
+                let more = io_uring::cqueue::more(flags);
+                if !more {
+                    self.recv_armed -= 1;
                 }
-                if !self.draining {
-                    self.arm_recv(index)?;
+                match io_uring::cqueue::buffer_select(flags) {
+                    Some(bid) if res >= 0 => {
+                        self.on_datagram(bid, res as usize, now);
+                        self.recv.recycle(bid);
+                    }
+                    Some(bid) => self.recv.recycle(bid),
+                    // ENOBUFS: every buffer was in use; the receive is re-armed below.
+                    None if res == -libc::ENOBUFS || res == -libc::ECANCELED => {}
+                    None => debug!(worker = self.ctx.id, errno = -res, "receive failed"),
+                }
+                if !more && !self.draining {
+                    self.arm_recv()?;
                 }
             }
             KIND_SEND => self.ctx.on_sent(index, res),
@@ -320,10 +325,12 @@ impl Worker {
         Ok(())
     }
 
-    fn on_datagram(&mut self, index: usize, len: usize, now: u64) {
-        let slot = &self.recv[index];
-        let got = slot.received(len);
+    fn on_datagram(&mut self, bid: u16, len: usize, now: u64) {
         self.ctx.stats.received += 1;
+        let Some((payload, got)) = self.recv.datagram(bid, len) else {
+            self.ctx.count_drop(ServerDrop::NoPacketInfo);
+            return;
+        };
         if got.truncated {
             self.ctx.count_drop(ServerDrop::Truncated);
             return;
@@ -337,7 +344,7 @@ impl Worker {
             src: got.src,
             dst,
         };
-        self.ctx.route(&slot.buf[..got.len], rx, now);
+        self.ctx.route(payload, rx, now);
     }
 
     fn drain_inbox(&mut self, now: u64) {
@@ -348,12 +355,11 @@ impl Worker {
         self.ctx.drain_control(now);
     }
 
-    fn arm_recv(&mut self, index: usize) -> io::Result<()> {
-        let slot = &mut self.recv[index];
-        slot.reset();
-        let entry = opcode::RecvMsg::new(types::Fd(self.socket.as_raw_fd()), &mut slot.msg)
-            .build()
-            .user_data(user_data(KIND_RECV, index));
+    fn arm_recv(&mut self) -> io::Result<()> {
+        let entry = self
+            .recv
+            .sqe(self.socket.as_raw_fd())
+            .user_data(user_data(KIND_RECV, 0));
         push(&mut self.ring, &entry)?;
         self.recv_armed += 1;
         Ok(())
@@ -373,12 +379,10 @@ impl Worker {
     /// replies still complete.
     fn begin_drain(&mut self) -> io::Result<()> {
         self.draining = true;
-        for i in 0..RECV_SLOTS {
-            let entry = opcode::AsyncCancel::new(user_data(KIND_RECV, i))
-                .build()
-                .user_data(user_data(KIND_CANCEL, i));
-            push(&mut self.ring, &entry)?;
-        }
+        let entry = opcode::AsyncCancel::new(user_data(KIND_RECV, 0))
+            .build()
+            .user_data(user_data(KIND_CANCEL, 0));
+        push(&mut self.ring, &entry)?;
         let entry = opcode::PollRemove::new(user_data(KIND_WAKE, 0))
             .build()
             .user_data(user_data(KIND_CANCEL, 0));
