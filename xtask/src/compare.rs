@@ -35,7 +35,7 @@ pub(crate) enum Server {
 }
 
 impl Server {
-    fn heading(self) -> &'static str {
+    pub(crate) fn heading(self) -> &'static str {
         match self {
             Self::TandemDurable => "tandemd (durable)",
             Self::TandemOsBuffer => "tandemd (os-buffer)",
@@ -62,17 +62,7 @@ pub(crate) fn run(root: &Path, load: Load, servers: &[Server]) -> anyhow::Result
     let work = WorkDir::new("compare")?;
     let lab = Direct::new().context("building the lab")?;
     let params = lab.server_params();
-    // -n caps the run at what the rate allows in -p seconds. No -W (tandem-lab's default wait
-    // for late answers): perfdhcp's rate then covers the load period only; an exchange still in
-    // flight when the period ends counts as a drop.
-    let mut perf = Perfdhcp::new(
-        CLIENT_IF,
-        load.rate,
-        load.clients,
-        load.rate.saturating_mul(load.seconds),
-    );
-    perf.period_s = load.seconds;
-    perf.extra.clear();
+    let perf = perfdhcp_load(load);
     let perf_line = display(&cmd("perfdhcp", perf.args()));
     println!(
         "compare: {} in the client namespace, one server at a time",
@@ -103,14 +93,43 @@ pub(crate) fn run(root: &Path, load: Load, servers: &[Server]) -> anyhow::Result
         machine,
         perfdhcp: perf_line,
         command: command_line(load, servers),
-        source: output(cmd("git", ["describe", "--always", "--dirty"]).current_dir(root))
-            .map(|s| s.trim().to_owned())
-            .unwrap_or_else(|_| "(not a git checkout)".to_owned()),
+        source: source(root),
         runs,
         baseline: baseline.heading().to_owned(),
     };
     println!("\n{}", comparison.table());
     write_results(root, &comparison)
+}
+
+/// perfdhcp in the client namespace as `load` says: `-n` caps the run at what the rate allows
+/// in `-p` seconds. No `-W` (tandem-lab's default wait for late answers): perfdhcp's rate then
+/// covers the load period only; an exchange still in flight when the period ends counts as a
+/// drop.
+pub(crate) fn perfdhcp_load(load: Load) -> Perfdhcp {
+    let mut perf = Perfdhcp::new(
+        CLIENT_IF,
+        load.rate,
+        load.clients,
+        load.rate.saturating_mul(load.seconds),
+    );
+    perf.period_s = load.seconds;
+    perf.extra.clear();
+    perf
+}
+
+/// The source measured: `git describe --always --dirty`.
+pub(crate) fn source(root: &Path) -> String {
+    output(cmd("git", ["describe", "--always", "--dirty"]).current_dir(root))
+        .map(|s| s.trim().to_owned())
+        .unwrap_or_else(|_| "(not a git checkout)".to_owned())
+}
+
+/// A UTC date as a file-name stamp: `2026-11-26T23:00:00Z` → `20261126T230000Z`.
+pub(crate) fn stamp(date_utc: &str) -> String {
+    date_utc
+        .chars()
+        .filter(|ch| ch.is_ascii_alphanumeric())
+        .collect()
 }
 
 fn measure(
@@ -150,11 +169,71 @@ fn measure(
             )
         }
     };
+    perfdhcp_run(
+        &mut subject,
+        &lab.client,
+        perf,
+        dir,
+        hz,
+        server.heading(),
+        setup,
+    )
+}
+
+/// Runs `perf` in the client namespace `client` against the running `subject` and measures the
+/// subject's CPU time (all threads, from `/proc`) during the load; stops the subject and
+/// returns the run. Shared with `cargo xtask bench`.
+pub(crate) fn perfdhcp_run(
+    subject: &mut Subject,
+    client: &tandem_lab::Netns,
+    perf: &Perfdhcp,
+    dir: &Path,
+    hz: u64,
+    heading: &str,
+    setup: String,
+) -> anyhow::Result<ServerRun> {
+    let (window, report) = cpu_window(subject, hz, || perf.run(client, dir, "perfdhcp"))?;
+    let stored_na = subject
+        .leases()?
+        .iter()
+        .filter(|l| l.kind == tandem_lab::LeaseKind::Na)
+        .count();
+    subject.stop()?;
+    let mut run = server_run(
+        heading,
+        setup,
+        &report,
+        window.cpu_s,
+        window.wall_s,
+        stored_na,
+    )?;
+    run.threads = window.threads;
+    Ok(run)
+}
+
+/// CPU time a server spent while a load ran.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) struct CpuWindow {
+    /// User + system seconds, all threads.
+    pub(crate) cpu_s: f64,
+    /// Wall seconds of the load.
+    pub(crate) wall_s: f64,
+    /// CPU seconds by thread name (threads alive at the end), largest first.
+    pub(crate) threads: Vec<(String, f64)>,
+}
+
+/// Runs `load` and returns the subject's CPU time over it (from `/proc/<pid>/stat`, read right
+/// before and right after) with the load's result.
+pub(crate) fn cpu_window<T>(
+    subject: &Subject,
+    hz: u64,
+    load: impl FnOnce() -> anyhow::Result<T>,
+) -> anyhow::Result<(CpuWindow, T)> {
     let pid = subject.pid().context("the server is not running")?;
     let threads_before = threads_of(pid)?;
     let before = CpuTicks::of(pid)?;
     let started = Instant::now();
-    let report = perf.run(&lab.client, dir, "perfdhcp")?;
+    let out = load()?;
     let wall_s = started.elapsed().as_secs_f64();
     let after = CpuTicks::of(pid).context("the server exited during the load")?;
     let threads_after = threads_of(pid)?;
@@ -162,16 +241,15 @@ fn measure(
         .into_iter()
         .map(|(name, ticks)| (name, ticks as f64 / hz as f64))
         .collect();
-    let stored_na = subject
-        .leases()?
-        .iter()
-        .filter(|l| l.kind == tandem_lab::LeaseKind::Na)
-        .count();
-    subject.stop()?;
     let cpu_s = after.total().saturating_sub(before.total()) as f64 / hz as f64;
-    let mut run = server_run(server.heading(), setup, &report, cpu_s, wall_s, stored_na)?;
-    run.threads = threads;
-    Ok(run)
+    Ok((
+        CpuWindow {
+            cpu_s,
+            wall_s,
+            threads,
+        },
+        out,
+    ))
 }
 
 fn server_run(
@@ -200,7 +278,7 @@ fn server_run(
     })
 }
 
-fn kea_version() -> String {
+pub(crate) fn kea_version() -> String {
     output(&mut cmd("kea-dhcp6", ["-v"]))
         .map(|v| v.trim().to_owned())
         .unwrap_or_else(|_| "(version unknown)".to_owned())
@@ -221,13 +299,7 @@ fn command_line(load: Load, servers: &[Server]) -> String {
 }
 
 fn write_results(root: &Path, c: &Comparison) -> anyhow::Result<()> {
-    let stamp: String = c
-        .machine
-        .date_utc
-        .chars()
-        .filter(|ch| ch.is_ascii_alphanumeric())
-        .collect();
-    let json_name = format!("compare-{stamp}.json");
+    let json_name = format!("compare-{}.json", stamp(&c.machine.date_utc));
     let dir = root.join("bench/results");
     std::fs::create_dir_all(&dir)?;
     let json_path = dir.join(&json_name);

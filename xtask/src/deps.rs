@@ -32,6 +32,8 @@ pub(crate) const PACKAGES: &[&str] = &[
     "psmisc",
     "python3",
     "g++",
+    // `cargo xtask bench-engine` counts the engine's instructions with callgrind.
+    "valgrind",
     // bpf-linker links against LLVM 22 (the nightly's LLVM); Debian's default llvm-config is
     // LLVM 14 (ebpf-toolchain.md).
     "llvm-22-dev",

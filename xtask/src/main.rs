@@ -5,18 +5,24 @@
 //! - `demo`: a failover pair of tandemd in a network-namespace lab serving real and simulated
 //!   clients through a crash of the primary (`--standalone`: one server).
 //! - `build-ebpf`: build the eBPF object (`ebpf/xdp`) and print its path.
+//! - `bench-engine`: the engine's instructions per exchange (callgrind).
 //! - `clean`: remove what an interrupted run left behind (lab namespaces, scratch dirs).
+//! - `bench`: tandemd (durable and os-buffer, on XDP) and Kea under tandem-bench and perfdhcp:
+//!   maximum rate, CPU per exchange, p99 latency, the engine's instruction count and the
+//!   targets of issue 4, into `bench/RESULTS.md`.
 //! - `compare`: tandemd against Kea, CPU time per 4-message exchange, into `bench/RESULTS.md`.
 //! - `sim`: the deterministic failover-pair simulator over many seeds, or a replay of one.
 //!
 //! Everything runs as root; network traffic stays inside namespaces the lab creates.
 
+mod bench;
 mod clean;
 mod compare;
 mod demo;
 mod demo_pair;
 mod deps;
 mod ebpf;
+mod engine_bench;
 mod host;
 mod interrupt;
 mod machine;
@@ -67,6 +73,8 @@ enum Command {
     },
     /// Build the eBPF object (ebpf/xdp) with nightly and bpf-linker; prints its path.
     BuildEbpf,
+    /// Instructions per exchange in the engine alone, counted by callgrind.
+    BenchEngine,
     /// Remove lab namespaces and scratch directories left by interrupted runs.
     Clean,
     /// Run the failover-pair simulator over seeds 0..N, or replay one seed.
@@ -83,6 +91,23 @@ enum Command {
         /// Plant a bug the checks must catch (`ignore-mclt`).
         #[arg(long)]
         plant: Option<String>,
+    },
+    /// tandemd and Kea under tandem-bench (and perfdhcp) in one run; write bench/RESULTS.md.
+    Bench {
+        /// Short steps: a smoke run of every part.
+        #[arg(long)]
+        quick: bool,
+        /// Seconds of each fixed-rate run (default 10, 3 with --quick).
+        #[arg(long)]
+        seconds: Option<u32>,
+        /// Servers to measure (Kea always runs first: half its maximum is the fixed rate).
+        #[arg(
+            long,
+            value_enum,
+            value_delimiter = ',',
+            default_value = "kea,tandem-durable,tandem-os-buffer"
+        )]
+        servers: Vec<compare::Server>,
     },
     /// Measure tandemd and Kea under the same perfdhcp load; write bench/RESULTS.md.
     Compare {
@@ -113,6 +138,7 @@ fn main() -> ExitCode {
     let result = match cli.command {
         Command::Deps => deps::run().map(|_| ()),
         Command::BuildEbpf => ebpf::run(&root),
+        Command::BenchEngine => engine_bench::run(&root),
         Command::Clean => clean::run(),
         Command::Test { only } => test_suite::run(&root, &only),
         Command::Sim {
@@ -151,6 +177,18 @@ fn main() -> ExitCode {
                 subject,
                 clients,
                 keep,
+            },
+        ),
+        Command::Bench {
+            quick,
+            seconds,
+            servers,
+        } => bench::run(
+            &root,
+            &bench::Options {
+                quick,
+                seconds,
+                servers,
             },
         ),
         Command::Compare {

@@ -12,14 +12,20 @@ use crate::shell::{cmd, output, run_streamed};
 
 /// Builds `tandemd` in release mode and returns the binary's path.
 pub(crate) fn build_tandemd(root: &Path) -> anyhow::Result<PathBuf> {
-    run_streamed(cmd("cargo", ["build", "--release", "-p", "tandemd"]).current_dir(root))?;
+    build_release_bin(root, "tandemd", "tandemd")
+}
+
+/// Builds workspace package `package` in release mode and returns the path of its binary `bin`
+/// (in the target directory cargo uses, `CARGO_TARGET_DIR` included).
+pub(crate) fn build_release_bin(root: &Path, package: &str, bin: &str) -> anyhow::Result<PathBuf> {
+    run_streamed(cmd("cargo", ["build", "--release", "-p", package]).current_dir(root))?;
     let metadata =
         output(cmd("cargo", ["metadata", "--format-version", "1", "--no-deps"]).current_dir(root))?;
     let v: Value = serde_json::from_str(&metadata).context("cargo metadata output")?;
     let Some(target) = v["target_directory"].as_str() else {
         bail!("cargo metadata has no target_directory");
     };
-    let bin = Path::new(target).join("release/tandemd");
+    let bin = Path::new(target).join("release").join(bin);
     if !bin.is_file() {
         bail!("{} missing after the build", bin.display());
     }
