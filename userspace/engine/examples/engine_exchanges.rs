@@ -6,6 +6,11 @@
 //! a journal record into a reused buffer, as a worker does; no sockets, no disk. Under
 //! `valgrind --tool=callgrind`, the difference between two N gives instructions per exchange
 //! without the set-up (`cargo xtask bench-engine`). Prints the exchanges completed.
+//!
+//! `engine_exchanges N memory` also prints the resident memory the shard grew by, per lease
+//! (issue 4's "at most 256 bytes of memory per active lease with 1 million leases");
+//! `engine_exchanges N journal FILE` also writes every journal record to FILE (a store for
+//! tandemd's restart time: `FILE` = `<storage>/shards/shard-0.0.journal`, layout 1).
 
 use std::net::{Ipv6Addr, SocketAddrV6};
 
@@ -72,6 +77,11 @@ fn main() {
         .nth(1)
         .and_then(|a| a.parse().ok())
         .unwrap_or(10_000);
+    let memory = std::env::args().nth(2).is_some_and(|a| a == "memory");
+    let mut journal_file = match (std::env::args().nth(2).as_deref(), std::env::args().nth(3)) {
+        (Some("journal"), Some(path)) => Some(std::fs::File::create(path).expect("journal file")),
+        _ => None,
+    };
     let mut engine = Engine::new(policy()).expect("valid policy");
     engine.bind_interface("lan0", IFINDEX);
     let mut shard = Shard::new(0, 1, engine.pool_defs(), engine.reserved());
@@ -84,6 +94,7 @@ fn main() {
     let mut journal_buf = Vec::with_capacity(64 << 10);
     let now = 1_800_000_000;
     let mut completed = 0u32;
+    let rss_before = rss_bytes();
     for i in 0..n {
         for t in [MessageType::Solicit, MessageType::Request] {
             let len = message(&mut packet, t, i);
@@ -98,7 +109,30 @@ fn main() {
             for change in shard.drain_changes() {
                 journal::encode(&change, &mut journal_buf);
             }
+            if let Some(f) = journal_file.as_mut() {
+                std::io::Write::write_all(f, &journal_buf).expect("journal write");
+            }
         }
     }
-    println!("{completed}");
+    if memory {
+        let grown = rss_bytes().saturating_sub(rss_before);
+        println!(
+            "{completed} leases, {} bytes resident per lease ({} MiB grown)",
+            grown / u64::from(completed.max(1)),
+            grown >> 20
+        );
+    } else {
+        println!("{completed}");
+    }
+}
+
+/// VmRSS of this process, from /proc/self/status (0 when unreadable).
+fn rss_bytes() -> u64 {
+    std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|s| {
+            let line = s.lines().find(|l| l.starts_with("VmRSS:"))?;
+            line.split_whitespace().nth(1)?.parse::<u64>().ok()
+        })
+        .map_or(0, |kib| kib * 1024)
 }
