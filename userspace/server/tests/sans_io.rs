@@ -54,6 +54,9 @@ const ALLOWED_DEPS: &[&str] = &[
     "tracing",
     "crc32fast",
     "arbitrary",
+    // Fixed-capacity vectors on the stack (no_std capable, no I/O): the engine's per-packet
+    // lists.
+    "arrayvec",
 ];
 
 fn workspace_root() -> PathBuf {
