@@ -229,6 +229,7 @@ fn fixed_figures(report: &Value, cpu: crate::compare::CpuWindow) -> anyhow::Resu
         cpu_s: cpu.cpu_s,
         wall_s: cpu.wall_s,
         threads: cpu.threads,
+        owner_share: None,
     })
 }
 
@@ -373,6 +374,20 @@ impl Servers<'_> {
     }
 }
 
+/// The share of packets tandemd's workers served where they arrived (1 − handoffs /
+/// received), once stats.json counts at least the run's 2 × `completed` packets (workers
+/// publish a few times a second, stats.json is written every second).
+fn owner_share(s: &Subject, completed: u64) -> Option<f64> {
+    let v = wait_for("tandemd's counters", Duration::from_secs(5), || {
+        let v = s.stats().ok().flatten()?;
+        (v["received"].as_u64()? >= 2 * completed).then_some(v)
+    })
+    .ok()?;
+    let received = v["received"].as_u64()?;
+    let handoffs = v["handoffs"].as_u64()?;
+    (received > 0).then(|| 1.0 - handoffs as f64 / received as f64)
+}
+
 /// Waits until tandemd's stats.json names `mode` as its datapath.
 fn wait_datapath(s: &Subject, mode: &str) -> anyhow::Result<()> {
     wait_for(
@@ -437,9 +452,12 @@ fn measure(
     let (cpu, fixed_report) = cpu_window(&s, ctx.hz, || {
         tandem_bench(client, ctx.bench_bin, &args, &fixed_dir, "fixed", bound)
     })?;
+    let mut fixed = fixed_figures(&fixed_report, cpu)?;
+    if server != Server::Kea {
+        fixed.owner_share = owner_share(&s, fixed.completed);
+    }
     let mut s = s;
     s.stop()?;
-    let fixed = fixed_figures(&fixed_report, cpu)?;
     crate::interrupt::check()?;
 
     println!("\nbench: {heading}: perfdhcp at {rate}/s for CPU ...");

@@ -192,6 +192,9 @@ pub(crate) struct FixedRun {
     pub(crate) wall_s: f64,
     /// CPU seconds per thread name during the run, largest first.
     pub(crate) threads: Vec<(String, f64)>,
+    /// tandemd only: the share of received packets its workers served without handing them
+    /// to another worker (stats.json `received`, `handoffs`); None for Kea.
+    pub(crate) owner_share: Option<f64>,
 }
 
 impl FixedRun {
@@ -551,7 +554,19 @@ impl Bench {
             },
             Target {
                 text: TARGET_OWNER,
-                verdict: harness(),
+                verdict: match durable.and_then(|r| r.fixed.as_ref()?.owner_share) {
+                    Some(share) => Verdict::judge(
+                        share >= 0.999,
+                        format!(
+                            "{:.2} % of the packets tandemd (durable) received at {}/s were \
+                             served by the worker that received them (stats.json: 1 − \
+                             handoffs / received)",
+                            share * 100.0,
+                            self.fixed_rate
+                        ),
+                    ),
+                    None => missing("tandemd's stats.json was not read"),
+                },
             },
             Target {
                 text: TARGET_MEMORY,
@@ -773,6 +788,7 @@ mod tests {
                 cpu_s,
                 wall_s: 10.5,
                 threads: vec![("tandem-w0".to_owned(), cpu_s)],
+                owner_share: (role != Role::Kea).then_some(0.9995),
             }),
             perfdhcp: Some(run(server, cpu_s * 2.0, 20_000)),
         }
@@ -858,13 +874,28 @@ mod tests {
         assert!(matches!(verdict(&b, TARGET_RATE), Verdict::Met(f) if f.contains("16.0×")));
         assert!(matches!(verdict(&b, TARGET_P99), Verdict::Met(f) if f.contains("150 µs")));
         assert!(matches!(verdict(&b, TARGET_DURABLE), Verdict::Met(f) if f.contains("80 %")));
-        for t in [TARGET_OWNER, TARGET_MEMORY, TARGET_RESTART] {
+        assert!(matches!(verdict(&b, TARGET_OWNER), Verdict::Met(f) if f.contains("99.95 %")));
+        for t in [TARGET_MEMORY, TARGET_RESTART] {
             assert!(
                 matches!(verdict(&b, t), Verdict::NotMeasured(w) if w.starts_with(NOT_MEASURED)),
                 "{t}"
             );
         }
         assert_eq!(b.targets().len(), 7);
+        let mut handed = bench();
+        if let Some(f) = handed.rows[1].fixed.as_mut() {
+            f.owner_share = Some(0.998);
+        }
+        assert!(
+            matches!(verdict(&handed, TARGET_OWNER), Verdict::Missed(f) if f.contains("99.80 %"))
+        );
+        if let Some(f) = handed.rows[1].fixed.as_mut() {
+            f.owner_share = None;
+        }
+        assert!(matches!(
+            verdict(&handed, TARGET_OWNER),
+            Verdict::NotMeasured(_)
+        ));
 
         let mut worse = bench();
         let d = &mut worse.rows[1];
