@@ -93,8 +93,6 @@ pub struct ShareCounts {
     /// Unbound prefixes the secondary may delegate (FREE-BACKUP), a reclaim not yet acked
     /// included.
     pub backup_free: u128,
-    /// FREE-BACKUP prefixes delegated to clients.
-    pub backup_bound: u128,
 }
 
 #[cfg(test)]

@@ -238,14 +238,9 @@ impl Server {
             return Ok(());
         }
         self.rebalance_at = Some(ms + REBALANCE_EVERY_MS);
-        let (now, now_unix) = (self.now(ms), self.unix(ms));
-        let pending: Vec<_> = self.shard.share_pending().map(|(r, _)| *r).collect();
-        for r in pending {
-            if let Some(u) = partner::share_update(&self.shard, &r, now_unix) {
-                self.rel.queue_update(now, u);
-            }
-        }
-        self.shard.rebalance(&[1], SHARE, now_unix);
+        // Unacknowledged hand-overs are not re-sent here (the queue keeps them; entering
+        // NORMAL collects them), as in tandemd.
+        self.shard.rebalance(&[1], SHARE, self.unix(ms));
         let changed = self.commit()?;
         self.tell_partner(ms, changed);
         Ok(())

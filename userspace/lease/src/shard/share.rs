@@ -101,11 +101,6 @@ impl Shard {
                 c.primary_free += p.slice.len() - p.slice.used_count();
             }
         }
-        c.backup_bound = self
-            .backup
-            .keys()
-            .filter(|r| self.subnet_of(r) == Some(subnet_id) && self.table.contains_key(r))
-            .count() as u128;
         c
     }
 

@@ -32,6 +32,10 @@ fn object() -> PathBuf {
     p
 }
 
+fn start(ns: &tandem_lab::Netns, params: &tandem_lab::ServerParams, dir: &Path) -> Subject {
+    Subject::start(SubjectKind::Tandem, ns, params, dir, Some(tandemd())).unwrap()
+}
+
 fn stats(s: &Subject) -> Value {
     s.stats().ok().flatten().unwrap_or(Value::Null)
 }
@@ -88,14 +92,7 @@ fn direct_run(generic: bool) {
         object: object(),
         generic,
     };
-    let server = Subject::start(
-        SubjectKind::Tandem,
-        &lab.server,
-        &params,
-        dir.path(),
-        Some(tandemd()),
-    )
-    .unwrap();
+    let server = start(&lab.server, &params, dir.path());
     let before = wait_datapath(&server, mode);
     assert_eq!(before["handoffs"], 0);
 
@@ -179,14 +176,7 @@ fn relayed_clients_reach_their_owner_through_the_reuseport_program() {
         object: object(),
         generic: false,
     };
-    let server = Subject::start(
-        SubjectKind::Tandem,
-        &lab.server,
-        &params,
-        dir.path(),
-        Some(tandemd()),
-    )
-    .unwrap();
+    let server = start(&lab.server, &params, dir.path());
     wait_datapath(&server, "xdp-native");
     let _relay = Relay::start(
         &lab.relay,
@@ -228,14 +218,7 @@ fn without_the_object_auto_serves_every_client_on_sockets() {
     params.datapath = LabDatapath::Auto {
         object: dir.path().join("no-such-object"),
     };
-    let server = Subject::start(
-        SubjectKind::Tandem,
-        &lab.server,
-        &params,
-        dir.path(),
-        Some(tandemd()),
-    )
-    .unwrap();
+    let server = start(&lab.server, &params, dir.path());
     let v = wait_datapath(&server, "socket");
     assert!(v.get("xdp").is_none(), "{v}");
     assert!(
