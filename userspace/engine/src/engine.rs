@@ -41,6 +41,11 @@ pub struct Reply {
     pub len: usize,
     /// Where to send it; the scope id is the receiving interface.
     pub dst: SocketAddrV6,
+    /// Does the reply tell the client about bindings it may use? Every Reply to a stateful
+    /// message does. An Advertise does not: it is no commitment [RFC 8415 §18.3.9, §18.2.1],
+    /// nor is a Reply to an Information-request (§18.3.6) or a UseMulticast status (§18.4).
+    /// A reply that commits nothing and recorded no change need not wait for the journal.
+    pub commits: bool,
 }
 
 /// The DHCPv6 server core, built once from a [`Policy`]; immutable while serving, cloned into
@@ -244,6 +249,7 @@ impl Engine {
         Ok(Reply {
             len,
             dst: destination(rx, &chain),
+            commits: plan.msg_type == MessageType::Reply && !plan.information && !unicast,
         })
     }
 

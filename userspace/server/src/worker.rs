@@ -3,7 +3,8 @@
 //! Each loop iteration waits for completions (at most until the next tick), handles every
 //! received datagram, hands packets of clients it does not own to their owner over a bounded
 //! queue, starts the next group-commit write when none is in flight, and submits the replies
-//! whose batch is stable. Nothing here takes a lock; the per-packet path touches no atomic
+//! whose batch is stable. A reply that commits nothing (an Advertise) and changed nothing goes
+//! out at once. Nothing here takes a lock; the per-packet path touches no atomic
 //! except the bounded queues of handoffs.
 
 use std::io;
@@ -448,7 +449,11 @@ impl Ctx {
             Ok(reply) => {
                 let slot = self.send_slot();
                 self.sends[slot].prepare(&self.out[..reply.len], reply.dst);
-                if let (_, Some(h)) = self.gc.attach(Held::Send(slot), changed) {
+                if !reply.commits && !changed {
+                    // An Advertise promises nothing (RFC 8415 §18.3.9): it need not wait
+                    // behind other clients' journal batches.
+                    self.release(Held::Send(slot), now);
+                } else if let (_, Some(h)) = self.gc.attach(Held::Send(slot), changed) {
                     self.release(h, now);
                 }
             }

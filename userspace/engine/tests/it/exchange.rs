@@ -1,6 +1,7 @@
 //! A whole client life: Solicit → Advertise → Request → Reply → Renew → Reply → Release →
 //! Reply, with the shard's recorded changes checked at every step.
 
+use tandem_engine::RxMeta;
 use tandem_lease::{LeaseChange, LeaseKind, LeaseState, Resource};
 use tandem_wire::StatusCode;
 
@@ -145,4 +146,64 @@ fn a_restarted_server_keeps_the_address() {
     }
     let sol = Msg::new(SOLICIT, 2).client_id(&duid).ia_na(1, &[]).build();
     assert_eq!(fresh.direct(&sol).unwrap().na(1).leases[0].addr, addr);
+}
+
+/// `Reply::commits` tells the server which replies must wait for the journal: an Advertise
+/// (RFC 8415 §18.3.9), an Information-request's Reply (§18.3.6) and a UseMulticast answer
+/// (§18.4) promise no binding; a Reply to Request, Renew or a Rapid Commit Solicit does.
+#[test]
+fn only_replies_that_tell_of_bindings_commit() {
+    let mut h = Harness::new();
+    let duid = client(0x78);
+    let multicast = RxMeta {
+        ifindex: ETH0,
+        src: client_ll(),
+        dst: ALL_DHCP,
+    };
+    let sol = Msg::new(SOLICIT, 1).client_id(&duid).elapsed(0).ia_na(1, &[]);
+    let (reply, adv) = h.rx(multicast, &sol.build()).unwrap();
+    assert_eq!((adv.msg_type, reply.commits), (ADVERTISE, false));
+    let offered = adv.na(1).leases[0].addr;
+
+    let req = Msg::new(REQUEST, 2)
+        .client_id(&duid)
+        .server_id(SERVER_DUID)
+        .elapsed(0)
+        .ia_na(1, &[offered]);
+    let (reply, rep) = h.rx(multicast, &req.build()).unwrap();
+    assert_eq!((rep.msg_type, reply.commits), (REPLY, true));
+    let renew = Msg::new(RENEW, 3)
+        .client_id(&duid)
+        .server_id(SERVER_DUID)
+        .elapsed(0)
+        .ia_na(1, &[offered]);
+    let (reply, _) = h.rx(multicast, &renew.build()).unwrap();
+    assert!(reply.commits, "a Renew's Reply extends a binding");
+
+    let info = Msg::new(INFORMATION_REQUEST, 4).client_id(&duid).elapsed(0);
+    let (reply, rep) = h.rx(multicast, &info.build()).unwrap();
+    assert_eq!((rep.msg_type, reply.commits), (REPLY, false));
+
+    let unicast = RxMeta {
+        dst: SERVER_UNICAST,
+        ..multicast
+    };
+    let (reply, rep) = h.rx(unicast, &req.build()).unwrap();
+    assert_eq!((rep.msg_type, reply.commits), (REPLY, false), "UseMulticast");
+
+    let rapid = Msg::new(SOLICIT, 5)
+        .client_id(&client(0x79))
+        .elapsed(0)
+        .rapid_commit()
+        .ia_na(5, &[]);
+    let relayed = relay_forw(
+        0,
+        a("2001:db8:2::1"),
+        a("fe80::5054:ff:fe00:1"),
+        Some(b"port7"),
+        &[],
+        &rapid.build(),
+    );
+    let (reply, rep) = h.relayed(&relayed).unwrap();
+    assert_eq!((rep.msg_type, reply.commits), (REPLY, true), "Rapid Commit");
 }
