@@ -108,7 +108,7 @@ pub(crate) fn run(setup: Setup) -> io::Result<()> {
             Err(e) => warn!(worker = id, cpu, error = %e, "could not pin the worker to its CPU"),
         }
     }
-    let ring = IoUring::new(1024)?;
+    let ring = new_ring()?;
     let recv = RecvRing::new(&ring.submitter())?;
     let mut worker = Worker::new(ring, recv, setup);
     let result = worker.run();
@@ -116,6 +116,23 @@ pub(crate) fn run(setup: Setup) -> io::Result<()> {
         error!(worker = id, error = %e, "worker stopped on an error");
     }
     result
+}
+
+/// The worker's ring. Only this thread submits (`SINGLE_ISSUER`), and completion work runs
+/// when the worker asks for completions, not as an interrupt of whatever it is doing
+/// (`DEFER_TASKRUN`, Linux 6.1): fewer wake-ups per packet. Older kernels get a plain ring.
+fn new_ring() -> io::Result<IoUring> {
+    let deferred = IoUring::builder()
+        .setup_single_issuer()
+        .setup_defer_taskrun()
+        .build(1024);
+    match deferred {
+        Ok(ring) => Ok(ring),
+        Err(e) => {
+            debug!(error = %e, "io_uring without DEFER_TASKRUN");
+            IoUring::new(1024)
+        }
+    }
 }
 
 // Field order matters: the ring is dropped first, so no kernel operation can outlive a buffer.
