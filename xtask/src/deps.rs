@@ -31,6 +31,8 @@ pub(crate) const PACKAGES: &[&str] = &[
     "procps",
     "psmisc",
     "python3",
+    // systemd-analyze checks the unit file (config/systemd/tandemd.service).
+    "systemd",
     "g++",
     // `cargo xtask bench-engine` counts the engine's instructions with callgrind.
     "valgrind",

@@ -93,6 +93,8 @@ pub struct Subject {
     dir: PathBuf,
     config: PathBuf,
     tandemd: Option<PathBuf>,
+    /// A program and arguments tandemd runs under (e.g. `setpriv` to drop privileges).
+    wrapper: Vec<String>,
     process: Option<Process>,
     starts: u32,
 }
@@ -138,6 +140,37 @@ impl Subject {
             dir: dir.to_owned(),
             config,
             tandemd: tandemd.map(Path::to_path_buf),
+            wrapper: Vec::new(),
+            process: None,
+            starts: 0,
+        };
+        s.launch(ns)?;
+        Ok(s)
+    }
+
+    /// [`Self::start`] for tandemd run under `wrapper` (a program and its arguments that
+    /// execs the rest of its command line, such as `setpriv --reuid=… --ambient-caps=… --`).
+    /// The storage directory is created first, so the caller can hand it to another user.
+    pub fn start_wrapped(
+        ns: &Netns,
+        params: &ServerParams,
+        dir: &Path,
+        tandemd: &Path,
+        wrapper: &[&str],
+        prepare: impl FnOnce(&Path) -> Result<()>,
+    ) -> Result<Self> {
+        let storage = dir.join("store");
+        fs::create_dir_all(&storage)?;
+        prepare(&storage)?;
+        let config = dir.join("tandemd.toml");
+        fs::write(&config, render::tandem_toml(params, &storage))?;
+        let mut s = Self {
+            kind: SubjectKind::Tandem,
+            ns: ns.name().to_owned(),
+            dir: dir.to_owned(),
+            config,
+            tandemd: Some(tandemd.to_path_buf()),
+            wrapper: wrapper.iter().map(|w| (*w).to_owned()).collect(),
             process: None,
             starts: 0,
         };
@@ -187,6 +220,7 @@ impl Subject {
             dir: dir.to_owned(),
             config,
             tandemd: Some(tandemd.to_path_buf()),
+            wrapper: Vec::new(),
             process: None,
             starts: 0,
         };
@@ -392,7 +426,14 @@ impl Subject {
                 let bin = self.tandemd.clone().context("tandemd path")?;
                 let ready = self.storage_dir().join("tandemd.ready");
                 let _ = fs::remove_file(&ready);
-                let mut cmd = ns.command(&bin.display().to_string());
+                let mut cmd = match self.wrapper.split_first() {
+                    Some((program, args)) => {
+                        let mut c = ns.command(program);
+                        c.args(args).arg(&bin);
+                        c
+                    }
+                    None => ns.command(&bin.display().to_string()),
+                };
                 cmd.arg("run").arg("--config").arg(&self.config);
                 cmd.env(
                     "TANDEM_LOG",

@@ -8,6 +8,7 @@ mod datapath;
 mod group_commit;
 mod partner;
 mod run;
+mod service;
 mod socket;
 mod stats;
 mod store;
@@ -91,14 +92,37 @@ fn report(result: anyhow::Result<()>) -> ExitCode {
 }
 
 /// Logs go to stderr: human-readable by default, one JSON object per line with
-/// `TANDEM_LOG_FORMAT=json` (for journald or log shippers). `TANDEM_LOG` sets the filter.
+/// `TANDEM_LOG_FORMAT=json` (log shippers), or straight to journald with
+/// `TANDEM_LOG_FORMAT=journald` (the unit file's choice): each event's fields become journal
+/// fields, so the alarms' `message_id` is `MESSAGE_ID` (`journalctl
+/// MESSAGE_ID=TANDEM_FO_COMMS_INTERRUPTED`). `TANDEM_LOG` sets the filter.
 fn init_tracing() {
-    let filter = tracing_subscriber::EnvFilter::try_from_env("TANDEM_LOG")
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    use tracing_subscriber::layer::SubscriberExt;
+    use tracing_subscriber::util::SubscriberInitExt;
+    let filter = || {
+        tracing_subscriber::EnvFilter::try_from_env("TANDEM_LOG")
+            .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"))
+    };
+    let format = std::env::var("TANDEM_LOG_FORMAT").unwrap_or_default();
+    if format == "journald" {
+        match tracing_journald::layer() {
+            Ok(journald) => {
+                let journald = journald
+                    .with_field_prefix(None)
+                    .with_syslog_identifier("tandemd".to_owned());
+                tracing_subscriber::registry()
+                    .with(filter())
+                    .with(journald)
+                    .init();
+                return;
+            }
+            Err(e) => eprintln!("tandemd: no journald socket ({e}); logging to stderr"),
+        }
+    }
     let builder = tracing_subscriber::fmt()
-        .with_env_filter(filter)
+        .with_env_filter(filter())
         .with_writer(std::io::stderr);
-    if std::env::var("TANDEM_LOG_FORMAT").is_ok_and(|f| f == "json") {
+    if format == "json" {
         builder.json().init();
     } else {
         builder

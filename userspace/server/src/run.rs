@@ -19,6 +19,7 @@ use crate::partner::control::{self, Control, ControlSetup, WorkerLink};
 use crate::partner::messages::{ToControl, ToWorker};
 use crate::partner::status::FailoverStatus;
 use crate::partner::view::{RelView, View};
+use crate::service::{self, Service};
 
 use crate::socket::{self, SERVER_PORT};
 use crate::stats::{self, Shared};
@@ -166,6 +167,13 @@ pub(crate) fn serve(config_path: &Path) -> anyhow::Result<()> {
         .collect();
     let datapath = datapath::start(&config.datapath, &interfaces, &sockets, &cpus)?;
     let pin = matches!(datapath.active(), datapath::Active::Xdp { .. });
+    // The partner listeners (port 647) are the last privileged step: then the capabilities
+    // start-up needed go, before any thread exists to inherit them (they are per thread).
+    let control = match control_setup {
+        Some(setup) => Some(Control::new(setup).context("failover control thread")?),
+        None => None,
+    };
+    service::drop_capabilities().context("dropping the capabilities start-up needed")?;
     let mut shared = Vec::new();
     let mut threads = Vec::new();
     for (((((id, shard), journal), inbox), fo), socket) in (0..count)
@@ -197,15 +205,12 @@ pub(crate) fn serve(config_path: &Path) -> anyhow::Result<()> {
                 .spawn(move || worker::run(setup))?,
         );
     }
-    let control_thread = match control_setup {
-        Some(setup) => {
-            let control = Control::new(setup).context("failover control thread")?;
-            Some(
-                std::thread::Builder::new()
-                    .name("tandem-control".into())
-                    .spawn(move || control.run())?,
-            )
-        }
+    let control_thread = match control {
+        Some(control) => Some(
+            std::thread::Builder::new()
+                .name("tandem-control".into())
+                .spawn(move || control.run())?,
+        ),
         None => None,
     };
     let names: Vec<&str> = interfaces.iter().map(|i| i.name.as_str()).collect();
@@ -219,6 +224,12 @@ pub(crate) fn serve(config_path: &Path) -> anyhow::Result<()> {
         store.dir().join("tandemd.ready"),
         std::process::id().to_string(),
     )?;
+    let mut service = Service::from_env();
+    service.ready(&format!(
+        "serving on {} with {count} workers, datapath {}",
+        names.join(","),
+        datapath.active().name()
+    ));
 
     let has_failover = control_thread.is_some();
     let meta = |now| stats::Meta {
@@ -234,6 +245,7 @@ pub(crate) fn serve(config_path: &Path) -> anyhow::Result<()> {
             warn!("a worker stopped; shutting down");
             break;
         }
+        service.watchdog(control_thread.as_ref().is_none_or(|t| !t.is_finished()));
         match wait_signal(&signals, Duration::from_secs(1)) {
             Some(libc::SIGHUP) => warn!("SIGHUP: live reload is not supported yet; ignoring"),
             Some(libc::SIGUSR1) if has_failover => {
@@ -255,6 +267,7 @@ pub(crate) fn serve(config_path: &Path) -> anyhow::Result<()> {
             }
         }
     }
+    service.stopping();
     shutdown.store(true, Ordering::Relaxed);
     control_waker_wake(&control_waker);
     for peer in &peers {

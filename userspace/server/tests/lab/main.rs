@@ -7,6 +7,7 @@
 mod common;
 
 mod bad_inputs;
+mod capabilities;
 mod cleanup;
 mod dhclient_direct;
 mod dhclient_relayed;

@@ -17,7 +17,7 @@ use tandem_lab::{
 use crate::common::{log_tail, tandemd, TestDir};
 
 /// Where `cargo xtask build-ebpf` leaves the object (or `TANDEM_XDP_OBJECT`).
-fn object() -> PathBuf {
+pub(crate) fn object() -> PathBuf {
     if let Some(p) = std::env::var_os("TANDEM_XDP_OBJECT") {
         return PathBuf::from(p);
     }
