@@ -33,6 +33,8 @@ pub(crate) const PACKAGES: &[&str] = &[
     "python3",
     // systemd-analyze checks the unit file (config/systemd/tandemd.service).
     "systemd",
+    // The metrics lab test scrapes /metrics from inside the server's namespace.
+    "curl",
     "g++",
     // `cargo xtask bench-engine` counts the engine's instructions with callgrind.
     "valgrind",

@@ -232,4 +232,6 @@ pub enum Invalid {
     EmptyPath,
     #[error("`{0}` is not a DNS name or IP address")]
     PartnerName(String),
+    #[error("`{0}` is not IP:PORT (\"[IPV6]:PORT\" or \"IPV4:PORT\"; the port is required)")]
+    MetricsAddress(String),
 }

@@ -37,6 +37,9 @@
 //! and 1; partner a unicast address, neither address with port 0; TLS mode "mutual" (the
 //! default, also when the tls table is absent) with cert, key and ca, mode "none" with none of
 //! them. TLS files are not opened here: see [`Config::check_files`].
+//!
+//! `[metrics]` (optional; absent means no endpoint): `listen` an IP:PORT with the port given
+//! and not 0.
 #![forbid(unsafe_code)]
 
 mod error;
@@ -44,6 +47,7 @@ mod failover;
 mod failover_peer;
 mod failover_validate;
 mod locate;
+mod metrics;
 mod raw;
 mod subnet;
 mod validate;
@@ -59,6 +63,7 @@ pub use failover::{
     Failover, FileProblem, Fraction, Relationship, Role, Tls, UnreadableFile,
     FAILOVER_LIFETIME_MIN_S, FAILOVER_PORT,
 };
+pub use metrics::MetricsSettings;
 pub use values::{parse_duid, DuidError, PrefixError, DUID_LEN_MAX};
 
 /// A validated config file.
@@ -70,6 +75,8 @@ pub struct Config {
     pub datapath: DatapathSettings,
     /// `[failover]`; `None` for a standalone server.
     pub failover: Option<Failover>,
+    /// `[metrics]`: the Prometheus endpoint; `None` (no table) serves none.
+    pub metrics: Option<MetricsSettings>,
     /// Complete but for `server_duid`, which [`Config::policy`] fills in.
     policy: Policy,
 }

@@ -22,6 +22,15 @@ pub(crate) struct RawConfig {
     pub(crate) failover: Option<Spanned<RawFailover>>,
     #[serde(default)]
     pub(crate) datapath: RawDatapath,
+    /// Absent: no metrics endpoint.
+    pub(crate) metrics: Option<RawMetrics>,
+}
+
+/// `[metrics]`: the Prometheus endpoint.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub(crate) struct RawMetrics {
+    pub(crate) listen: Spanned<String>,
 }
 
 /// `[datapath]`: how packets reach the workers.

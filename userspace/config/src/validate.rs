@@ -11,6 +11,7 @@ use toml::Spanned;
 use crate::error::{ConfigError, Invalid};
 use crate::failover_validate;
 use crate::locate::Source;
+use crate::metrics;
 use crate::raw::{
     RawConfig, RawDatapath, RawDatapathMode, RawDurability, RawLifetimes, RawOptions, RawServer,
     RawStorage, RawXdpAttach,
@@ -71,11 +72,16 @@ pub(crate) fn validate(
         options,
     };
     let datapath = datapath(raw.datapath, src, base)?;
+    let metrics = match raw.metrics {
+        Some(m) => Some(metrics::metrics(m, src)?),
+        None => None,
+    };
     Ok(Config {
         server,
         storage,
         datapath,
         failover,
+        metrics,
         policy,
     })
 }

@@ -65,6 +65,8 @@ pub struct ServerParams {
     pub unicast: Option<Ipv6Addr>,
     /// tandemd's `[datapath]` (Kea ignores it).
     pub datapath: LabDatapath,
+    /// tandemd's `[metrics] listen` (Kea ignores it); `None`: no metrics endpoint.
+    pub metrics: Option<std::net::SocketAddr>,
 }
 
 /// tandemd's datapath in a lab run.
@@ -107,6 +109,7 @@ impl ServerParams {
             workers: 2,
             unicast: None,
             datapath: LabDatapath::Socket,
+            metrics: None,
         }
     }
 

@@ -171,6 +171,10 @@ fn server_sections(p: &ServerParams, interfaces: &[String], storage_dir: &Path) 
             s += &format!("xdp-attach = \"{attach}\"\n\n");
         }
     }
+    if let Some(listen) = p.metrics {
+        s += "[metrics]\n";
+        s += &format!("listen = {}\n\n", quote(&listen.to_string()));
+    }
     s += "[lifetimes]\n";
     s += &format!(
         "preferred = {}\nvalid = {}\nt1 = {}\nt2 = {}\n\n",
@@ -312,6 +316,20 @@ mod tests {
             !t.contains("interface = \"srv0\""),
             "relayed subnet has no interface: {t}"
         );
+        assert!(!t.contains("[metrics]"), "{t}");
+    }
+
+    #[test]
+    fn metrics_listen_is_rendered_and_parses() {
+        let mut p = ServerParams::standard("srv0", true);
+        p.metrics = Some("[2001:db8:ffff::1]:9547".parse().unwrap());
+        let t = tandem_toml(&p, Path::new("/tmp/st"));
+        assert!(
+            t.contains("[metrics]\nlisten = \"[2001:db8:ffff::1]:9547\"\n"),
+            "{t}"
+        );
+        let c = tandem_config::parse(&t, "lab.toml").unwrap();
+        assert_eq!(c.metrics.unwrap().listen, p.metrics.unwrap());
     }
 }
 

@@ -23,6 +23,35 @@ mod share;
 pub use cross::CrossNote;
 pub use share::{prefix_slice_of, ShareRefusal, MOVES_PER_PASS};
 
+/// One subnet's leases in a shard, the statistics Kea keeps per subnet (`assigned-nas`,
+/// `assigned-pds`, `declined-addresses`, `reclaimed-leases`, `reclaimed-declined-addresses`).
+/// Released and Expired leases (pending free on failover subnets) are in none of the gauges.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct SubnetCounts {
+    /// Bound IA_NA addresses (RFC 8415 §21.4).
+    pub na_assigned: u64,
+    /// Bound IA_PD prefixes (RFC 8415 §21.21).
+    pub pd_assigned: u64,
+    /// Declined addresses held back (RFC 8415 §18.3.8).
+    pub declined: u64,
+    /// Leases reclaimed at expiry since the shard was made (not the end of Declined holds).
+    pub reclaimed: u64,
+    /// Declined holds that ended, since the shard was made.
+    pub declined_reclaimed: u64,
+}
+
+impl SubnetCounts {
+    /// The gauge a lease in this state and of this kind counts in, if any.
+    fn gauge(&mut self, kind: LeaseKind, state: LeaseState) -> Option<&mut u64> {
+        match (state, kind) {
+            (LeaseState::Bound, LeaseKind::Pd) => Some(&mut self.pd_assigned),
+            (LeaseState::Bound, _) => Some(&mut self.na_assigned),
+            (LeaseState::Declined, _) => Some(&mut self.declined),
+            _ => None,
+        }
+    }
+}
+
 struct Pool {
     def: PoolDef,
     map: PoolMap,
@@ -79,6 +108,9 @@ pub struct Shard {
     cross: Vec<CrossNote>,
     /// Leases in the table by kind: addresses, prefixes.
     counts: [u64; 2],
+    /// Per subnet id: bound and declined leases, reclaims (kept with every table change, so
+    /// reading them costs nothing per lease).
+    subnets: BTreeMap<u32, SubnetCounts>,
     /// FREE-BACKUP prefixes this shard delegated to its clients since it was made.
     delegated_from_share: u64,
 }
@@ -120,6 +152,7 @@ impl Shard {
             backup: BTreeMap::new(),
             cross: Vec::new(),
             counts: [0; 2],
+            subnets: BTreeMap::new(),
             delegated_from_share: 0,
         };
         for r in reserved {
@@ -343,6 +376,12 @@ impl Shard {
                 self.changes.push(LeaseChange::Remove(r));
                 continue;
             };
+            let c = self.subnets.entry(l.subnet_id).or_default();
+            if l.state == LeaseState::Declined {
+                c.declined_reclaimed += 1;
+            } else {
+                c.reclaimed += 1;
+            }
             if self.subnet_failover(l.subnet_id).is_some() {
                 let mut l = l.clone();
                 l.state = LeaseState::Expired;
@@ -355,6 +394,7 @@ impl Shard {
             }
             if let Some(l) = self.table.remove(&r) {
                 self.count(&r, false);
+                self.count_subnet(&l, false);
                 self.unlink_client(&l);
                 self.mark(&r, false);
             }
@@ -428,19 +468,34 @@ impl Shard {
         (self.counts[0], self.counts[1])
     }
 
+    /// Per subnet id, in id order: its bound and declined leases in this shard and the reclaims
+    /// so far. Subnets this shard never held a lease of are absent.
+    pub fn subnet_counts(&self) -> impl Iterator<Item = (u32, SubnetCounts)> + '_ {
+        self.subnets.iter().map(|(id, c)| (*id, *c))
+    }
+
     fn count(&mut self, r: &Resource, up: bool) {
         let c = &mut self.counts[usize::from(r.kind == LeaseKind::Pd)];
         *c = if up { *c + 1 } else { c.saturating_sub(1) };
     }
 
+    fn count_subnet(&mut self, l: &Lease, up: bool) {
+        let counts = self.subnets.entry(l.subnet_id).or_default();
+        if let Some(c) = counts.gauge(l.resource.kind, l.state) {
+            *c = if up { *c + 1 } else { c.saturating_sub(1) };
+        }
+    }
+
     fn upsert(&mut self, lease: Lease) {
         let r = lease.resource;
         if let Some(old) = self.table.remove(&r) {
+            self.count_subnet(&old, false);
             self.unindex(&old);
             self.unlink_client(&old);
         } else {
             self.count(&r, true);
         }
+        self.count_subnet(&lease, true);
         if lease.state.is_pending_free() {
             self.pending.insert((lease.fo.start_time_of_state, r));
         } else {
@@ -464,6 +519,7 @@ impl Shard {
             return false;
         };
         self.count(r, false);
+        self.count_subnet(&old, false);
         self.unindex(&old);
         self.unlink_client(&old);
         self.mark(r, false);
@@ -571,6 +627,27 @@ impl Shard {
             .count() as u64;
         if self.lease_counts() != (self.table.len() as u64 - pd, pd) {
             return Err(format!("lease counts {:?} wrong", self.lease_counts()));
+        }
+        let mut recount: BTreeMap<u32, SubnetCounts> = BTreeMap::new();
+        for l in self.table.values() {
+            let c = recount.entry(l.subnet_id).or_default();
+            if let Some(g) = c.gauge(l.resource.kind, l.state) {
+                *g += 1;
+            }
+        }
+        for (id, c) in &self.subnets {
+            let want = recount.remove(id).unwrap_or_default();
+            if (c.na_assigned, c.pd_assigned, c.declined)
+                != (want.na_assigned, want.pd_assigned, want.declined)
+            {
+                return Err(format!("subnet {id} counts {c:?}, table has {want:?}"));
+            }
+        }
+        if let Some((id, _)) = recount
+            .into_iter()
+            .find(|(_, c)| *c != SubnetCounts::default())
+        {
+            return Err(format!("subnet {id} has leases but no counts"));
         }
         let flagged = self.table.values().filter(|l| l.fo.tell_partner).count();
         if flagged != self.tell.len() {

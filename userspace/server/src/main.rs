@@ -1,11 +1,13 @@
 //! `tandemd`: the I/O shell around tandem's sans-IO cores.
 //!
 //! `main` reads the config, opens the store (replaying snapshots and journals), starts one
-//! worker thread per shard, and then waits for signals, writing `stats.json` once a second.
+//! worker thread per shard, and then waits for signals, writing `stats.json` once a second and
+//! serving `/metrics` when `[metrics] listen` is set.
 
 mod datagram;
 mod datapath;
 mod group_commit;
+mod metrics;
 mod partner;
 mod run;
 mod service;

@@ -14,6 +14,7 @@ use tandem_lease::{Lease, LeaseKind, LeaseState};
 use tracing::{info, warn};
 
 use crate::datapath;
+use crate::metrics;
 use crate::partner;
 use crate::partner::control::{self, Control, ControlSetup, WorkerLink};
 use crate::partner::messages::{ToControl, ToWorker};
@@ -45,8 +46,11 @@ pub(crate) fn serve(config_path: &Path) -> anyhow::Result<()> {
     let duid = store
         .server_duid(config.server.server_duid.as_deref())
         .context("server DUID")?;
-    let mut engine = Engine::new(config.policy(duid.clone()))
-        .map_err(|e| anyhow::anyhow!("policy rejected by the engine: {e}"))?;
+    let policy = config.policy(duid.clone());
+    let subnet_ids: Vec<u32> = policy.subnets.iter().map(|s| s.id.0).collect();
+    let subnet_infos = metrics::subnet_infos(&policy.subnets);
+    let mut engine =
+        Engine::new(policy).map_err(|e| anyhow::anyhow!("policy rejected by the engine: {e}"))?;
     let interfaces =
         socket::resolve_interfaces(&config.server.interfaces).context("resolving interfaces")?;
     for iface in &interfaces {
@@ -161,6 +165,10 @@ pub(crate) fn serve(config_path: &Path) -> anyhow::Result<()> {
         .map(|_| socket::server_socket(SERVER_PORT))
         .collect::<std::io::Result<Vec<_>>>()
         .with_context(|| format!("binding UDP port {SERVER_PORT}"))?;
+    let metrics_bound = match &config.metrics {
+        Some(m) => Some(metrics::bind(m.listen)?),
+        None => None,
+    };
     let allowed = datapath::allowed_cpus();
     let cpus: Vec<usize> = (0..count as usize)
         .map(|i| allowed[i % allowed.len()])
@@ -183,7 +191,7 @@ pub(crate) fn serve(config_path: &Path) -> anyhow::Result<()> {
         .zip(worker_fo)
         .zip(sockets)
     {
-        let stats = Shared::new();
+        let stats = Shared::new(&subnet_ids);
         shared.push(stats.clone());
         let setup = Setup {
             id,
@@ -211,6 +219,18 @@ pub(crate) fn serve(config_path: &Path) -> anyhow::Result<()> {
                 .name("tandem-control".into())
                 .spawn(move || control.run())?,
         ),
+        None => None,
+    };
+    // The XDP counters as the main thread last read them, for the metrics thread.
+    let xdp_latest = Arc::new(std::sync::Mutex::new(None));
+    let endpoint = match metrics_bound {
+        Some(bound) => Some(bound.start(metrics::Sources {
+            workers: shared.clone(),
+            subnets: subnet_infos,
+            datapath: datapath.active().name(),
+            xdp: xdp_latest.clone(),
+            failover: control_thread.is_some().then(|| fo_status.clone()),
+        })?),
         None => None,
     };
     let names: Vec<&str> = interfaces.iter().map(|i| i.name.as_str()).collect();
@@ -261,7 +281,16 @@ pub(crate) fn serve(config_path: &Path) -> anyhow::Result<()> {
                 break;
             }
             None => {
-                if let Err(e) = stats::write(store.dir(), &shared, &meta(worker::unix_now())) {
+                let meta = meta(worker::unix_now());
+                if endpoint.is_some() {
+                    if let Ok(mut x) = xdp_latest.lock() {
+                        *x = meta
+                            .xdp
+                            .as_ref()
+                            .map(|m| m.iter().map(|(k, v)| (*k, *v)).collect());
+                    }
+                }
+                if let Err(e) = stats::write(store.dir(), &shared, &meta) {
                     warn!(error = %e, "could not write stats.json");
                 }
             }
@@ -286,6 +315,9 @@ pub(crate) fn serve(config_path: &Path) -> anyhow::Result<()> {
             Ok(Ok(())) => {}
             Ok(Err(_)) | Err(_) => failed = true,
         }
+    }
+    if let Some(endpoint) = endpoint {
+        endpoint.stop();
     }
     stats::write(store.dir(), &shared, &meta(worker::unix_now()))?;
     let _ = std::fs::remove_file(store.dir().join("tandemd.ready"));

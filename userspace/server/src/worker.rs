@@ -458,12 +458,14 @@ impl Ctx {
 
     /// Run the engine on a packet this worker owns, record its changes, queue its reply.
     fn serve(&mut self, packet: &[u8], rx: RxMeta, now: u64) {
+        self.stats.count_request(packet);
         let outcome = self
             .engine
             .handle(now, &rx, packet, &mut self.shard, &mut self.out);
         let changed = self.record_changes();
         match outcome {
             Ok(reply) => {
+                self.stats.count_reply(&self.out[..reply.len]);
                 let slot = self.send_slot();
                 self.sends[slot].prepare(&self.out[..reply.len], reply.dst);
                 if !reply.commits && !changed {
@@ -615,9 +617,8 @@ impl Ctx {
             self.retry_at = Some(Instant::now() + JOURNAL_RETRY);
         }
         if ok {
-            self.stats.journal_syncs += 1;
-            self.stats.journal_records += finished.records;
-            self.stats.journal_sync_us_total += self.sync_started.elapsed().as_micros() as u64;
+            let us = self.sync_started.elapsed().as_micros() as u64;
+            self.stats.count_sync(us, finished.records);
         }
         let now = unix_now();
         for h in finished.send {
@@ -638,10 +639,7 @@ impl Ctx {
             debug!(worker = self.id, reclaimed, "reclaimed expired leases");
             self.record_changes();
         }
-        let (na, pd) = self.shard.lease_counts();
-        self.stats.leases_na = na;
-        self.stats.leases_pd = pd;
-        self.stats.prefixes_backup_free = self.shard.backup_free_count();
+        self.stats.refresh_leases(&self.shard);
         let snapshot_estimate = self.shard.len() as u64 * 128;
         if self.journal.offset > COMPACT_JOURNAL_BYTES.max(2 * snapshot_estimate)
             && self.gc.is_idle()

@@ -160,7 +160,10 @@ fn only_replies_that_tell_of_bindings_commit() {
         src: client_ll(),
         dst: ALL_DHCP,
     };
-    let sol = Msg::new(SOLICIT, 1).client_id(&duid).elapsed(0).ia_na(1, &[]);
+    let sol = Msg::new(SOLICIT, 1)
+        .client_id(&duid)
+        .elapsed(0)
+        .ia_na(1, &[]);
     let (reply, adv) = h.rx(multicast, &sol.build()).unwrap();
     assert_eq!((adv.msg_type, reply.commits), (ADVERTISE, false));
     let offered = adv.na(1).leases[0].addr;
@@ -189,7 +192,11 @@ fn only_replies_that_tell_of_bindings_commit() {
         ..multicast
     };
     let (reply, rep) = h.rx(unicast, &req.build()).unwrap();
-    assert_eq!((rep.msg_type, reply.commits), (REPLY, false), "UseMulticast");
+    assert_eq!(
+        (rep.msg_type, reply.commits),
+        (REPLY, false),
+        "UseMulticast"
+    );
 
     let rapid = Msg::new(SOLICIT, 5)
         .client_id(&client(0x79))

@@ -370,3 +370,62 @@ fn check_invariants_detects_a_desynchronised_bitmap() {
     sh.corrupt_slice_for_test(PoolId(1), 3);
     assert!(sh.check_invariants().is_err());
 }
+
+#[test]
+fn subnet_counts_follow_binds_declines_releases_and_expiry() {
+    let mut sh = Shard::new(0, 1, &[addr_pool(16), pd_pool()], &[]);
+    let counts = |sh: &Shard| sh.subnet_counts().collect::<Vec<_>>();
+    assert!(counts(&sh).is_empty());
+    let a = |i: u128| Resource::address(Ipv6Addr::from(BASE + i));
+    for i in 0..4 {
+        sh.bind(lease(a(i), b"c", i as u32, 0, 100));
+    }
+    let p = sh.allocate(PoolId(2), None, 0).unwrap();
+    sh.bind(lease(p, b"c", 9, 0, 50));
+    // A renewal replaces the lease: still one.
+    sh.bind(lease(a(0), b"c", 0, 10, 100));
+    sh.decline(&a(1), 10, 30);
+    sh.release(&a(2), 10);
+    let c = counts(&sh)[0].1;
+    assert_eq!(counts(&sh)[0].0, 10);
+    assert_eq!((c.na_assigned, c.pd_assigned, c.declined), (2, 1, 1));
+    assert_eq!((c.reclaimed, c.declined_reclaimed), (0, 0));
+    // t=60: the prefix and the declined hold end; t=105: address 3 (bound at 0 for 100 s).
+    assert_eq!(sh.reclaim_expired(60), 2);
+    let c = counts(&sh)[0].1;
+    assert_eq!((c.na_assigned, c.pd_assigned, c.declined), (2, 0, 0));
+    assert_eq!((c.reclaimed, c.declined_reclaimed), (1, 1));
+    assert_eq!(sh.reclaim_expired(105), 1);
+    let c = counts(&sh)[0].1;
+    assert_eq!((c.na_assigned, c.reclaimed), (1, 2));
+    sh.check_invariants().unwrap();
+}
+
+#[test]
+fn subnet_counts_are_rebuilt_by_replay() {
+    let mut sh = busy_shard();
+    let changes: Vec<_> = sh.drain_changes().collect();
+    let mut replayed = Shard::new(
+        1,
+        3,
+        &[addr_pool(300), pd_pool()],
+        &[Resource::address(Ipv6Addr::from(BASE + 1))],
+    );
+    for c in changes {
+        replayed.apply_replayed(c);
+    }
+    let gauges = |sh: &Shard| {
+        sh.subnet_counts()
+            .map(|(id, c)| (id, c.na_assigned, c.pd_assigned, c.declined))
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(gauges(&sh), gauges(&replayed));
+    let (id, na, pd, declined) = gauges(&sh)[0];
+    assert_eq!(id, 10);
+    assert!(na > 0 && pd > 0 && declined > 0, "{:?}", gauges(&sh));
+    let bound_na = sh
+        .leases()
+        .filter(|l| l.state == LeaseState::Bound && l.resource.kind == LeaseKind::Na)
+        .count() as u64;
+    assert_eq!(na, bound_na);
+}

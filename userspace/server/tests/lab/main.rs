@@ -16,5 +16,6 @@ mod failover_hub;
 mod failover_pair;
 mod information_request;
 mod kill9_keeps_leases;
+mod metrics;
 mod perfdhcp_load;
 mod xdp_steering;
