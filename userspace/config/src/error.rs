@@ -230,6 +230,8 @@ pub enum Invalid {
     TlsKeyUnused(&'static str),
     #[error("the path is empty")]
     EmptyPath,
+    #[error("the control socket path would be {0} bytes; a Unix socket path is at most 107 (set a shorter `[control] socket`)")]
+    ControlSocketTooLong(usize),
     #[error("`{0}` is not a DNS name or IP address")]
     PartnerName(String),
     #[error("`{0}` is not IP:PORT (\"[IPV6]:PORT\" or \"IPV4:PORT\"; the port is required)")]

@@ -40,8 +40,12 @@
 //!
 //! `[metrics]` (optional; absent means no endpoint): `listen` an IP:PORT with the port given
 //! and not 0.
+//!
+//! `[control]` (optional; absent means `<storage>/control.sock`): `socket` a non-empty path of
+//! at most 107 bytes once relative paths are taken from the config file's directory (unix(7)).
 #![forbid(unsafe_code)]
 
+mod control;
 mod error;
 mod failover;
 mod failover_peer;
@@ -58,6 +62,7 @@ use std::path::{Path, PathBuf};
 
 use tandem_engine::policy::Policy;
 
+pub use control::{ControlSettings, CONTROL_SOCKET_DEFAULT_NAME, SOCKET_PATH_LEN_MAX};
 pub use error::{ConfigError, ErrorKind, Invalid, Place};
 pub use failover::{
     Failover, FileProblem, Fraction, Relationship, Role, Tls, UnreadableFile,
@@ -77,6 +82,8 @@ pub struct Config {
     pub failover: Option<Failover>,
     /// `[metrics]`: the Prometheus endpoint; `None` (no table) serves none.
     pub metrics: Option<MetricsSettings>,
+    /// `[control]`: the control socket (`<storage>/control.sock` when the table is absent).
+    pub control: ControlSettings,
     /// Complete but for `server_duid`, which [`Config::policy`] fills in.
     policy: Policy,
 }

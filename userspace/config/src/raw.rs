@@ -24,6 +24,15 @@ pub(crate) struct RawConfig {
     pub(crate) datapath: RawDatapath,
     /// Absent: no metrics endpoint.
     pub(crate) metrics: Option<RawMetrics>,
+    /// Absent: the control socket is `<storage>/control.sock`.
+    pub(crate) control: Option<RawControl>,
+}
+
+/// `[control]`: the control socket.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub(crate) struct RawControl {
+    pub(crate) socket: Spanned<String>,
 }
 
 /// `[metrics]`: the Prometheus endpoint.

@@ -8,6 +8,7 @@ use std::path::{Path, PathBuf};
 use tandem_engine::policy::{ClientOptions, Lifetimes, Policy};
 use toml::Spanned;
 
+use crate::control;
 use crate::error::{ConfigError, Invalid};
 use crate::failover_validate;
 use crate::locate::Source;
@@ -44,7 +45,9 @@ pub(crate) fn validate(
     let rapid_commit = raw.server.rapid_commit.unwrap_or(false);
     let decline_hold_s = raw.server.decline_hold.unwrap_or(DECLINE_HOLD_DEFAULT_S);
     let server = server(raw.server, src)?;
+    let storage_span = raw.storage.path.span();
     let storage = storage(raw.storage, src)?;
+    let control = control::control(raw.control, &storage.path, &storage_span, base, src)?;
     let lifetimes = Merged::defaults().over(&raw.lifetimes);
     lifetimes.check(src)?;
     let options = options(&raw.options, src)?;
@@ -82,6 +85,7 @@ pub(crate) fn validate(
         datapath,
         failover,
         metrics,
+        control,
         policy,
     })
 }

@@ -13,6 +13,7 @@ use tandem_failover::ServerState;
 use tandem_lease::{Lease, LeaseKind, LeaseState};
 use tracing::{info, warn};
 
+use crate::control_api;
 use crate::datapath;
 use crate::metrics;
 use crate::partner;
@@ -122,6 +123,11 @@ pub(crate) fn serve(config_path: &Path) -> anyhow::Result<()> {
         });
         inboxes.push(rx);
     }
+    // The control API's queue to each worker (lease commands).
+    let (admin_links, admin_inboxes): (Vec<_>, Vec<_>) = peers
+        .iter()
+        .map(|p| worker::admin::link(p.wake.clone()))
+        .unzip();
     // The control thread's queues: one to it, one to each worker.
     let fo_status = Arc::new(std::sync::Mutex::new(FailoverStatus::default()));
     let partner_down = Arc::new(AtomicBool::new(false));
@@ -169,6 +175,7 @@ pub(crate) fn serve(config_path: &Path) -> anyhow::Result<()> {
         Some(m) => Some(metrics::bind(m.listen)?),
         None => None,
     };
+    let control_bound = control_api::bind(&config.control.socket)?;
     let allowed = datapath::allowed_cpus();
     let cpus: Vec<usize> = (0..count as usize)
         .map(|i| allowed[i % allowed.len()])
@@ -206,6 +213,7 @@ pub(crate) fn serve(config_path: &Path) -> anyhow::Result<()> {
             fo,
             // XDP redirects a shard's packets to this CPU: its worker runs there.
             cpu: pin.then(|| cpus[id as usize]),
+            admin: admin_inboxes[id as usize].clone(),
         };
         threads.push(
             std::thread::Builder::new()
@@ -221,6 +229,18 @@ pub(crate) fn serve(config_path: &Path) -> anyhow::Result<()> {
         ),
         None => None,
     };
+    let control_api = control_bound.start(control_api::Sources {
+        workers: admin_links,
+        storage: store.dir().to_owned(),
+        datapath: datapath.active().name(),
+        durability: if durable { "durable" } else { "os-buffer" },
+        failover: control_thread.is_some().then(|| fo_status.clone()),
+        partner_down: control_waker.clone().map(|waker| control_api::PartnerDown {
+            flag: partner_down.clone(),
+            waker,
+        }),
+        started,
+    })?;
     // The XDP counters as the main thread last read them, for the metrics thread.
     let xdp_latest = Arc::new(std::sync::Mutex::new(None));
     let endpoint = match metrics_bound {
@@ -297,6 +317,8 @@ pub(crate) fn serve(config_path: &Path) -> anyhow::Result<()> {
         }
     }
     service.stopping();
+    // The control API first: a lease command in progress still finds its worker.
+    control_api.stop();
     shutdown.store(true, Ordering::Relaxed);
     control_waker_wake(&control_waker);
     for peer in &peers {

@@ -19,6 +19,7 @@ use tandem_engine::{client_duid, Engine, RxMeta};
 use tandem_lease::{journal, Shard};
 use tracing::{debug, error, info, warn};
 
+pub(crate) mod admin;
 mod partner;
 mod recv_ring;
 
@@ -80,6 +81,8 @@ pub(crate) struct Setup {
     pub(crate) fo: Option<WorkerFo>,
     /// The CPU to run on (XDP redirects this worker's shard there); `None`: anywhere.
     pub(crate) cpu: Option<usize>,
+    /// Lease queries and deletions from the control API ([`admin`]).
+    pub(crate) admin: Receiver<admin::Request>,
 }
 
 /// Wake a worker blocked in its ring (eventfd write; the worker polls it through the ring).
@@ -185,6 +188,8 @@ struct Ctx {
     peer_dirty: Vec<bool>,
     stats: Local,
     shared: Arc<Shared>,
+    /// The control API's requests ([`admin`]).
+    admin: Receiver<admin::Request>,
 }
 
 impl Worker {
@@ -226,6 +231,7 @@ impl Worker {
                 peers: s.peers,
                 stats: Local::new(),
                 shared: s.stats,
+                admin: s.admin,
             },
             completions: Vec::with_capacity(1024),
         }
@@ -371,6 +377,7 @@ impl Worker {
             self.ctx.serve(&handoff.packet, handoff.rx, now);
         }
         self.ctx.drain_control(now);
+        self.ctx.drain_admin(now);
     }
 
     fn arm_recv(&mut self) -> io::Result<()> {

@@ -154,6 +154,8 @@ pub(crate) enum Held {
     /// UPDREQ / UPDREQALL / entering NORMAL: collect once everything before it is durable, so
     /// no update carries a change that a crash could still take back.
     Collect { rel: usize, all: bool, epoch: u64 },
+    /// A control-API `lease6-del`: answered once its removal is durable.
+    Admin(super::admin::DeleteDone),
 }
 
 impl Ctx {
@@ -184,6 +186,7 @@ impl Ctx {
             }
             Held::TellPrefix(r) => self.tell_prefix(&r, now),
             Held::Collect { rel, all, epoch } => self.collect(rel, all, epoch, now),
+            Held::Admin(done) => done.send(),
             Held::Cross(note) => {
                 if let Some(fo) = &self.fo {
                     // Must arrive: the owner could otherwise allocate a bound resource.

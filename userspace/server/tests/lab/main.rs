@@ -9,6 +9,7 @@ mod common;
 mod bad_inputs;
 mod capabilities;
 mod cleanup;
+mod control_api;
 mod dhclient_direct;
 mod dhclient_relayed;
 mod disk_full;
