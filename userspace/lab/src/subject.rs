@@ -210,6 +210,34 @@ impl Subject {
         Self::start_tandem_config(ns, &text, dir, tandemd)
     }
 
+    /// Starts tandemd in `ns` on a config file that already exists (one `tandemd
+    /// import-kea-config` wrote, say), whose `[storage] path` must be `dir/store` (see
+    /// [`Self::storage_dir`]). Returns once tandemd wrote `tandemd.ready`.
+    pub fn start_tandem_file(
+        ns: &Netns,
+        config: &Path,
+        dir: &Path,
+        tandemd: &Path,
+    ) -> Result<Self> {
+        let mut s = Self {
+            kind: SubjectKind::Tandem,
+            ns: ns.name().to_owned(),
+            dir: dir.to_owned(),
+            config: config.to_owned(),
+            tandemd: Some(tandemd.to_path_buf()),
+            process: None,
+            starts: 0,
+            wrapper: Vec::new(),
+        };
+        s.launch(ns)?;
+        Ok(s)
+    }
+
+    /// Kea's memfile lease file (`dir/kea-leases6.csv`); tandemd keeps none.
+    pub fn kea_lease_file(&self) -> Option<PathBuf> {
+        (self.kind == SubjectKind::Kea).then(|| self.dir.join("kea-leases6.csv"))
+    }
+
     /// Writes `text` as `dir/tandemd.toml` and starts tandemd on it in `ns`.
     fn start_tandem_config(ns: &Netns, text: &str, dir: &Path, tandemd: &Path) -> Result<Self> {
         let config = dir.join("tandemd.toml");

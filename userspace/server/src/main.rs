@@ -9,6 +9,7 @@ mod datagram;
 mod datapath;
 mod group_commit;
 mod metrics;
+mod migrate;
 mod partner;
 mod run;
 mod service;
@@ -43,6 +44,30 @@ enum Command {
         #[arg(long, short)]
         config: PathBuf,
     },
+    /// Convert a Kea kea-dhcp6 config into a tandem config; what cannot be carried over is
+    /// listed on stderr and in the output's header.
+    ImportKeaConfig {
+        /// Kea's config file (JSON with comments).
+        file: PathBuf,
+        /// Where to write the tandem config (default: stdout).
+        #[arg(long, short)]
+        output: Option<PathBuf>,
+        /// The `[storage] path` to write (default: /var/lib/tandem).
+        #[arg(long)]
+        storage: Option<String>,
+    },
+    /// Load the live leases of a Kea leases6 memfile CSV into the store (tandemd stopped).
+    ImportLeases {
+        #[arg(long, short)]
+        config: PathBuf,
+        /// Kea's lease file (kea-leases6.csv).
+        csv: PathBuf,
+    },
+    /// Print the store's leases as a Kea 2.2 leases6 CSV.
+    ExportLeases {
+        #[arg(long, short)]
+        config: PathBuf,
+    },
 }
 
 fn main() -> ExitCode {
@@ -50,6 +75,17 @@ fn main() -> ExitCode {
     match cli.command {
         Command::CheckConfig { file } => check_config(&file),
         Command::DumpLeases { config } => report(run::dump_leases(&config)),
+        Command::ImportKeaConfig {
+            file,
+            output,
+            storage,
+        } => report(migrate::import_kea_config(
+            &file,
+            output.as_deref(),
+            storage.as_deref(),
+        )),
+        Command::ImportLeases { config, csv } => report(migrate::import_leases(&config, &csv)),
+        Command::ExportLeases { config } => report(migrate::export_leases(&config)),
         Command::Run { config } => {
             init_tracing();
             report(run::serve(&config))

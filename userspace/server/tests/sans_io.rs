@@ -11,6 +11,7 @@ const SANS_IO_CRATES: &[&str] = &[
     "userspace/lease",
     "userspace/engine",
     "userspace/failover",
+    "userspace/kea",
     "ebpf/common",
 ];
 
@@ -57,6 +58,8 @@ const ALLOWED_DEPS: &[&str] = &[
     // Fixed-capacity vectors on the stack (no_std capable, no I/O): the engine's per-packet
     // lists.
     "arrayvec",
+    // tandem-kea reads Kea's JSON config: a parser, text in and values out.
+    "serde_json",
 ];
 
 fn workspace_root() -> PathBuf {

@@ -16,6 +16,7 @@ mod disk_full;
 mod failover_hub;
 mod failover_pair;
 mod information_request;
+mod kea_migration;
 mod kill9_keeps_leases;
 mod metrics;
 mod perfdhcp_load;
