@@ -8,6 +8,7 @@ mod control_api;
 mod datagram;
 mod datapath;
 mod group_commit;
+mod kea_config_import;
 mod metrics;
 mod migrate;
 mod partner;
@@ -79,7 +80,7 @@ fn main() -> ExitCode {
             file,
             output,
             storage,
-        } => report(migrate::import_kea_config(
+        } => report(kea_config_import::import_kea_config(
             &file,
             output.as_deref(),
             storage.as_deref(),

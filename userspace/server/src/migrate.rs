@@ -1,5 +1,5 @@
-//! Moving from Kea, offline: `tandemd import-kea-config`, `tandemd import-leases` and
-//! `tandemd export-leases`. The lease commands work on the store with tandemd stopped; the
+//! Moving from Kea, offline: `tandemd import-leases` and `tandemd export-leases`
+//! (`import-kea-config` is in `kea_config_import.rs`, shared with tandemctl). The lease commands work on the store with tandemd stopped; the
 //! import writes through the store's own snapshot code, so the next start loads the leases.
 
 use std::fs;
@@ -9,54 +9,11 @@ use anyhow::{anyhow, bail, Context};
 use tandem_config::{Config, Durability};
 use tandem_engine::policy::Subnet;
 use tandem_engine::Engine;
-use tandem_kea::{ImportOptions, KeaLease, KeaLeaseState, KeaLeaseType};
+use tandem_kea::{KeaLease, KeaLeaseState, KeaLeaseType};
 use tandem_lease::{FoData, Lease, LeaseChange, LeaseKind, LeaseState, Resource};
 
 use crate::store::Store;
 use crate::worker;
-
-/// `[storage] path` written when `--storage` is not given.
-const DEFAULT_STORAGE: &str = "/var/lib/tandem";
-
-/// `tandemd import-kea-config`: Kea's `kea-dhcp6` config → a tandem config, validated as
-/// `tandemd run` would, written to `output` (stdout when `None`). What was not carried over is
-/// listed on stderr (and in the file's header).
-pub(crate) fn import_kea_config(
-    file: &Path,
-    output: Option<&Path>,
-    storage: Option<&str>,
-) -> anyhow::Result<()> {
-    let text = fs::read_to_string(file).with_context(|| format!("reading {}", file.display()))?;
-    let opts = ImportOptions {
-        source_name: file.display().to_string(),
-        storage_path: storage.unwrap_or(DEFAULT_STORAGE).to_owned(),
-    };
-    let imported = tandem_kea::import_config_with(&text, &opts)
-        .map_err(|e| anyhow!("{}: {e}", file.display()))?;
-    let name = output.map_or_else(|| "(output)".to_owned(), |p| p.display().to_string());
-    tandem_config::parse(&imported.toml, &name)
-        .map_err(|e| anyhow!("the imported config does not validate: {e}"))?;
-    match output {
-        Some(path) => {
-            fs::write(path, &imported.toml).with_context(|| format!("writing {name}"))?;
-        }
-        None => print!("{}", imported.toml),
-    }
-    eprintln!(
-        "{}: imported; {} setting(s) not carried over{}",
-        file.display(),
-        imported.not_carried.len(),
-        if imported.not_carried.is_empty() {
-            ""
-        } else {
-            ":"
-        }
-    );
-    for n in &imported.not_carried {
-        eprintln!("  {n}");
-    }
-    Ok(())
-}
 
 /// `tandemd import-leases`: the live leases of a Kea leases6 CSV into the store of `config`.
 /// Each lease must lie in a pool (or reservation) of the right kind; the rest are listed and

@@ -6,6 +6,7 @@
 //! Kea lease is in tandemd's store (`dump-leases`), and `export-leases` reads back as the store.
 
 use std::collections::BTreeSet;
+use std::path::Path;
 use std::process::Command;
 use std::time::Duration;
 
@@ -30,13 +31,18 @@ const PERF_CLIENTS: u32 = 100;
 
 /// Runs `tandemd ARGS`, returns stdout; fails the test with stderr otherwise.
 fn tandemd_cmd(args: &[&str]) -> String {
-    let mut cmd = Command::new(tandemd());
+    run_cmd(tandemd(), args)
+}
+
+fn run_cmd(program: &Path, args: &[&str]) -> String {
+    let mut cmd = Command::new(program);
     cmd.args(args);
     let out = output_timeout(&mut cmd, Duration::from_secs(60)).unwrap();
     let stderr = String::from_utf8_lossy(&out.stderr);
-    assert!(out.status.success(), "tandemd {args:?}: {stderr}");
+    let name = program.display();
+    assert!(out.status.success(), "{name} {args:?}: {stderr}");
     if !stderr.is_empty() {
-        println!("tandemd {}: stderr:\n{stderr}", args[0]);
+        println!("{name} {}: stderr:\n{stderr}", args[0]);
     }
     String::from_utf8_lossy(&out.stdout).into_owned()
 }
@@ -115,15 +121,30 @@ fn kea_migration() {
     let toml = tandem_dir.join("tandemd.toml");
     let store = tandem_dir.join("store");
     let kea_config = kea.config_path().to_owned();
-    tandemd_cmd(&[
-        "import-kea-config",
-        &kea_config.display().to_string(),
-        "--output",
-        &toml.display().to_string(),
-        "--storage",
-        &store.display().to_string(),
-    ]);
+    // The operator's command (issue 5: `tandemctl import-kea-config`), and tandemd's, which
+    // must write the same file.
+    let import = |program: &Path, output: &Path| {
+        run_cmd(
+            program,
+            &[
+                "import-kea-config",
+                &kea_config.display().to_string(),
+                "--output",
+                &output.display().to_string(),
+                "--storage",
+                &store.display().to_string(),
+            ],
+        )
+    };
+    import(Path::new(env!("CARGO_BIN_EXE_tandemctl")), &toml);
+    let by_tandemd = tandem_dir.join("by-tandemd.toml");
+    import(tandemd(), &by_tandemd);
     let mut text = std::fs::read_to_string(&toml).unwrap();
+    assert_eq!(
+        std::fs::read_to_string(&by_tandemd).unwrap(),
+        text,
+        "tandemctl and tandemd import alike"
+    );
     println!("imported config:\n{text}");
     assert!(text.contains("server-duid = "), "Kea's server-id carried");
     // The lab runs tandemd without the eBPF object, as every lab test does.

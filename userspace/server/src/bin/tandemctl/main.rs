@@ -5,6 +5,8 @@
 //! error (result 1 or 2, or no answer), 2 for a usage error.
 
 mod client;
+#[path = "../../kea_config_import.rs"]
+mod kea_config_import;
 mod render;
 
 use std::path::{Path, PathBuf};
@@ -56,6 +58,18 @@ enum Cmd {
     Failover(FailoverCmd),
     /// Send one raw JSON request and print the answer.
     Raw { request: String },
+    /// Convert a Kea kea-dhcp6 config into a tandem config (offline: no tandemd needed); what
+    /// cannot be carried over is listed on stderr and in the output's header.
+    ImportKeaConfig {
+        /// Kea's config file (JSON with comments).
+        file: PathBuf,
+        /// Where to write the tandem config (default: stdout).
+        #[arg(long, short)]
+        output: Option<PathBuf>,
+        /// The `[storage] path` to write (default: /var/lib/tandem).
+        #[arg(long)]
+        storage: Option<String>,
+    },
 }
 
 #[derive(Subcommand)]
@@ -103,6 +117,24 @@ enum FailoverCmd {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
+    if let Cmd::ImportKeaConfig {
+        file,
+        output,
+        storage,
+    } = &cli.command
+    {
+        return match kea_config_import::import_kea_config(
+            file,
+            output.as_deref(),
+            storage.as_deref(),
+        ) {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(e) => {
+                eprintln!("tandemctl: {e:#}");
+                ExitCode::FAILURE
+            }
+        };
+    }
     let socket = match socket_path(cli.socket.as_deref(), cli.config.as_deref()) {
         Ok(s) => s,
         Err(e) => {
@@ -161,6 +193,9 @@ fn request(cmd: &Cmd) -> Result<(Value, View), String> {
         Cmd::Version => (plain("version-get"), View::Version),
         Cmd::Commands => (plain("list-commands"), View::Commands),
         Cmd::Stats => (plain("statistic-get-all"), View::Stats),
+        Cmd::ImportKeaConfig { .. } => {
+            return Err("import-kea-config runs here, not in tandemd".to_owned())
+        }
         Cmd::ConfigTest { file } => {
             // tandemd runs elsewhere: send an absolute path.
             let abs = std::fs::canonicalize(file)
