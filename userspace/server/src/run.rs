@@ -19,6 +19,7 @@ use crate::metrics;
 use crate::partner;
 use crate::partner::control::{self, Control, ControlSetup, WorkerLink};
 use crate::partner::messages::{ToControl, ToWorker};
+use crate::partner::operator::PartnerDownRequests;
 use crate::partner::status::FailoverStatus;
 use crate::partner::view::{RelView, View};
 use crate::service::{self, Service};
@@ -130,7 +131,7 @@ pub(crate) fn serve(config_path: &Path) -> anyhow::Result<()> {
         .unzip();
     // The control thread's queues: one to it, one to each worker.
     let fo_status = Arc::new(std::sync::Mutex::new(FailoverStatus::default()));
-    let partner_down = Arc::new(AtomicBool::new(false));
+    let partner_down = Arc::new(PartnerDownRequests::default());
     let mut control_waker: Option<Arc<mio::Waker>> = None;
     let mut control_setup = None;
     let mut worker_fo: Vec<Option<worker::WorkerFo>> = (0..count).map(|_| None).collect();
@@ -236,7 +237,7 @@ pub(crate) fn serve(config_path: &Path) -> anyhow::Result<()> {
         durability: if durable { "durable" } else { "os-buffer" },
         failover: control_thread.is_some().then(|| fo_status.clone()),
         partner_down: control_waker.clone().map(|waker| control_api::PartnerDown {
-            flag: partner_down.clone(),
+            requests: partner_down.clone(),
             waker,
         }),
         started,
@@ -265,6 +266,7 @@ pub(crate) fn serve(config_path: &Path) -> anyhow::Result<()> {
         std::process::id().to_string(),
     )?;
     let mut service = Service::from_env();
+    let mut heartbeats = service::Heartbeats::new(shared.len(), std::time::Instant::now());
     service.ready(&format!(
         "serving on {} with {count} workers, datapath {}",
         names.join(","),
@@ -285,14 +287,19 @@ pub(crate) fn serve(config_path: &Path) -> anyhow::Result<()> {
             warn!("a worker stopped; shutting down");
             break;
         }
-        service.watchdog(control_thread.as_ref().is_none_or(|t| !t.is_finished()));
+        let control_alive = control_thread.as_ref().is_none_or(|t| !t.is_finished());
+        let workers_alive = heartbeats.healthy(
+            std::time::Instant::now(),
+            shared.iter().map(|s| s.publishes()),
+        );
+        service.watchdog(control_alive && workers_alive);
         match wait_signal(&signals, Duration::from_secs(1)) {
             Some(libc::SIGHUP) => warn!("SIGHUP: live reload is not supported yet; ignoring"),
             Some(libc::SIGUSR1) if has_failover => {
                 // The operator's "partner down" (RFC 8156 §8; R54): the control thread applies
                 // it to every relationship whose state allows it.
                 warn!("SIGUSR1: the operator declares the failover partner down");
-                partner_down.store(true, Ordering::Relaxed);
+                partner_down.request(None);
                 control_waker_wake(&control_waker);
             }
             Some(libc::SIGUSR1) => warn!("SIGUSR1: no failover relationship; ignoring"),

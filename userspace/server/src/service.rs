@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 
 use caps::{CapSet, Capability};
 use sd_notify::NotifyState;
-use tracing::{debug, info, warn};
+use tracing::{debug, error, info};
 
 /// The service manager's side: notifications and the watchdog.
 #[derive(Debug)]
@@ -45,23 +45,67 @@ impl Service {
         notify(&[NotifyState::Stopping]);
     }
 
-    /// Pets the watchdog when one is due and the server is `healthy`. An unhealthy server
-    /// stays silent, so systemd kills and restarts it after `WatchdogSec`.
+    /// Pets the watchdog when one is due and the server is `healthy` (see [`Heartbeats`]). An
+    /// unhealthy server stays silent, so systemd kills and restarts it after `WatchdogSec`.
     pub(crate) fn watchdog(&mut self, healthy: bool) {
         let Some(every) = self.watchdog else {
             return;
         };
-        if !healthy {
-            warn!(
-                message_id = "TANDEM_WATCHDOG_WITHHELD",
-                "a server thread stopped: the systemd watchdog is not petted"
-            );
-            return;
-        }
-        if self.last_ping.is_none_or(|t| t.elapsed() >= every) {
+        if healthy && self.last_ping.is_none_or(|t| t.elapsed() >= every) {
             notify(&[NotifyState::Watchdog]);
             self.last_ping = Some(Instant::now());
         }
+    }
+}
+
+/// How long a worker may go without publishing its counters (it does every 250 ms tick)
+/// before the server counts as hung. Long enough for a journal compaction of a big shard,
+/// well inside the unit's `WatchdogSec=30s`.
+pub(crate) const STALL_LIMIT: Duration = Duration::from_secs(15);
+
+/// The workers' heartbeats (how many times each published), and when each last moved.
+#[derive(Debug)]
+pub(crate) struct Heartbeats {
+    last: Vec<(u64, Instant)>,
+    stalled: Vec<bool>,
+}
+
+impl Heartbeats {
+    pub(crate) fn new(workers: usize, now: Instant) -> Self {
+        Self {
+            last: vec![(0, now); workers],
+            stalled: vec![false; workers],
+        }
+    }
+
+    /// Takes the workers' current counts at `now`; true when every worker moved within
+    /// [`STALL_LIMIT`]. A worker that stalls or recovers is logged once.
+    pub(crate) fn healthy(&mut self, now: Instant, counts: impl Iterator<Item = u64>) -> bool {
+        let mut healthy = true;
+        for (i, count) in counts.enumerate() {
+            let Some((last, since)) = self.last.get_mut(i) else {
+                continue;
+            };
+            if count != *last {
+                (*last, *since) = (count, now);
+            }
+            let stalled = now.saturating_duration_since(*since) > STALL_LIMIT;
+            if stalled != self.stalled[i] {
+                self.stalled[i] = stalled;
+                if stalled {
+                    error!(
+                        message_id = "TANDEM_WORKER_STALLED",
+                        worker = i,
+                        seconds = STALL_LIMIT.as_secs(),
+                        "a worker made no progress: the systemd watchdog is no longer petted"
+                    );
+                } else {
+                    info!(worker = i, "the worker makes progress again");
+                }
+            }
+            healthy &= !stalled;
+        }
+        healthy
     }
 }
 
@@ -102,4 +146,25 @@ pub(crate) fn drop_capabilities() -> Result<usize, caps::errors::CapsError> {
         "capabilities dropped"
     );
     Ok(had.len() - left.len())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_worker_that_stops_publishing_makes_the_server_unhealthy_after_the_limit() {
+        let t0 = Instant::now();
+        let mut h = Heartbeats::new(2, t0);
+        let at = |s: u64| t0 + Duration::from_secs(s);
+        assert!(h.healthy(at(1), [1, 1].into_iter()));
+        // Worker 1 stops at count 1; worker 0 keeps going.
+        assert!(h.healthy(at(10), [5, 1].into_iter()));
+        assert!(
+            h.healthy(at(16), [6, 1].into_iter()),
+            "15 s since it moved: not yet"
+        );
+        assert!(!h.healthy(at(17), [7, 1].into_iter()), "stalled");
+        assert!(h.healthy(at(18), [8, 2].into_iter()), "it moved again");
+    }
 }

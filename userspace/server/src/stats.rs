@@ -342,6 +342,8 @@ pub(crate) struct Shared {
     batch_buckets: Vec<AtomicU64>,
     /// The configured subnets (ids ascending), each [`SubnetLeases`] as five counters.
     subnets: Vec<(u32, [AtomicU64; 5])>,
+    /// How many times the worker published: its heartbeat, for the systemd watchdog.
+    publishes: AtomicU64,
 }
 
 impl Shared {
@@ -372,7 +374,13 @@ impl Shared {
                 .into_iter()
                 .map(|id| (id, std::array::from_fn(|_| AtomicU64::new(0))))
                 .collect(),
+            publishes: AtomicU64::new(0),
         })
+    }
+
+    /// The worker's heartbeat: it publishes once per tick (250 ms) while its loop turns.
+    pub(crate) fn publishes(&self) -> u64 {
+        self.publishes.load(Relaxed)
     }
 
     /// The latest published counters (each a relaxed load: a scrape may see one tick's
@@ -406,6 +414,7 @@ impl Shared {
 
     /// Called by the owning worker only.
     pub(crate) fn publish(&self, l: &Local) {
+        self.publishes.fetch_add(1, Relaxed);
         self.received.store(l.received, Relaxed);
         self.replied.store(l.replied, Relaxed);
         self.handoffs_out.store(l.handoffs_out, Relaxed);

@@ -3,7 +3,6 @@
 //! `stats.json`, and from the failover control thread's published status.
 
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -14,6 +13,7 @@ use tandem_lease::Lease;
 
 use super::kea_json;
 use super::protocol::{Code, Command, Response, COMMANDS};
+use crate::partner::operator::{self, PartnerDownRequests};
 use crate::partner::status::FailoverStatus;
 use crate::worker::admin::{self, AdminLink, Answer, Lookup, Query, Request};
 
@@ -24,7 +24,7 @@ const PARTNER_DOWN_WAIT: Duration = Duration::from_secs(3);
 
 /// The operator's partner-down, as SIGUSR1 gives it: the control thread's flag and its waker.
 pub(crate) struct PartnerDown {
-    pub(crate) flag: Arc<AtomicBool>,
+    pub(crate) requests: Arc<PartnerDownRequests>,
     pub(crate) waker: Arc<mio::Waker>,
 }
 
@@ -229,9 +229,10 @@ impl Sources {
         }
     }
 
-    /// The operator's partner-down (RFC 8156 §8; R54), as SIGUSR1: the control thread applies
-    /// it to every relationship whose state allows it. Answers once the new states are
-    /// published (or after [`PARTNER_DOWN_WAIT`] with the states as they are).
+    /// The operator's partner-down (RFC 8156 §8; R54): for the relationship `name`, or, as
+    /// SIGUSR1, for all; the control thread applies it to each whose state allows it. Answers
+    /// once the new states are published (or after [`PARTNER_DOWN_WAIT`] with the states as
+    /// they are).
     fn partner_down(&self, name: Option<&str>) -> Response {
         let (Some(pd), Some(before)) = (&self.partner_down, self.failover_status()) else {
             return Response::error("no failover relationship is configured");
@@ -248,16 +249,8 @@ impl Sources {
                     names.join(", ")
                 ));
             }
-            if names.len() > 1 {
-                return Response::new(
-                    Code::Unsupported,
-                    "partner-down for one of several relationships is not supported yet; \
-                     leave out `relationship` to declare every partner down",
-                    None,
-                );
-            }
         }
-        pd.flag.store(true, Ordering::Relaxed);
+        pd.requests.request(name);
         let _ = pd.waker.wake();
         let deadline = Instant::now() + PARTNER_DOWN_WAIT;
         let mut now = before;
@@ -265,6 +258,7 @@ impl Sources {
             if now
                 .relationships
                 .iter()
+                .filter(|r| operator::covers(name, &r.name))
                 .all(|r| r.state == ServerState::PartnerDown)
             {
                 break;

@@ -33,6 +33,7 @@ use tandem_wire::{MessageType, OptionCode, Xid};
 use tracing::{debug, error, info, warn};
 
 use super::messages::{ToControl, ToWorker};
+use super::operator::{self, PartnerDownRequests};
 use super::session::{Session, SessionError};
 use super::setup::RelSetup;
 use super::state_file;
@@ -66,8 +67,8 @@ pub(crate) struct ControlSetup {
     pub(crate) poll: Poll,
     pub(crate) shutdown: Arc<AtomicBool>,
     pub(crate) status: Arc<Mutex<FailoverStatus>>,
-    /// Set by the main thread on the operator's "partner down" (SIGUSR1).
-    pub(crate) partner_down: Arc<AtomicBool>,
+    /// The operator's "partner down" (SIGUSR1, the control API's `failover-partner-down`).
+    pub(crate) partner_down: Arc<PartnerDownRequests>,
     /// Every pool of the configuration.
     pub(crate) pools: Vec<tandem_lease::PoolDef>,
 }
@@ -131,7 +132,7 @@ pub(crate) struct Control {
     inbox: Receiver<ToControl>,
     shutdown: Arc<AtomicBool>,
     status: Arc<Mutex<FailoverStatus>>,
-    partner_down: Arc<AtomicBool>,
+    partner_down: Arc<PartnerDownRequests>,
     started: Instant,
     epoch: u64,
     buf: Vec<u8>,
@@ -241,10 +242,12 @@ impl Control {
 
     /// Everything that does not wait for a socket: worker messages, timers, relationship output.
     fn turn(&mut self, now: Now) {
-        if self.partner_down.swap(false, Ordering::Relaxed) {
+        for requested in self.partner_down.take() {
             for r in &mut self.rels {
-                info!(relationship = %r.setup.name, state = %r.rel.state().0, "operator: partner down");
-                r.rel.handle_partner_down(now);
+                if operator::covers(requested.as_deref(), &r.setup.name) {
+                    info!(relationship = %r.setup.name, state = %r.rel.state().0, "operator: partner down");
+                    r.rel.handle_partner_down(now);
+                }
             }
         }
         self.retry_backlog();

@@ -276,9 +276,30 @@ fn failover_hub_serves_two_relationships_and_survives_one_partner() {
     }
     let twice: Vec<_> = holders.iter().filter(|(_, d)| d.len() > 1).collect();
     assert!(twice.is_empty(), "bound to two clients: {twice:?}");
-    println!(
-        "{} resources bound, each to one client; test took {:?}",
-        holders.len(),
-        t0.elapsed()
+    println!("{} resources bound, each to one client", holders.len(),);
+
+    // 5. The operator declares rel-a's partner down through the control API: rel-a alone goes
+    // to PARTNER-DOWN (RFC 8156 §8; R54), rel-b stays NORMAL.
+    let ctl = std::process::Command::new(env!("CARGO_BIN_EXE_tandemctl"))
+        .arg("--config")
+        .arg(run.hub.config_path())
+        .args(["failover", "partner-down", REL_A.name])
+        .output()
+        .unwrap();
+    let out = String::from_utf8_lossy(&ctl.stdout);
+    println!("$ tandemctl failover partner-down {}\n{out}", REL_A.name);
+    assert!(
+        ctl.status.success(),
+        "{}",
+        String::from_utf8_lossy(&ctl.stderr)
     );
+    wait_rel(&run.hub, REL_A.name, "PARTNER-DOWN", Duration::from_secs(5));
+    let (state, _) = run.hub.relationship_state(REL_B.name).unwrap();
+    assert_eq!(state, "NORMAL", "rel-b untouched by rel-a's partner-down");
+    assert_eq!(
+        since(&run.hub, REL_B.name),
+        rel_b_since.0,
+        "rel-b never left NORMAL"
+    );
+    println!("test took {:?}", t0.elapsed());
 }

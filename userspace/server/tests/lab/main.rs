@@ -20,4 +20,5 @@ mod kea_migration;
 mod kill9_keeps_leases;
 mod metrics;
 mod perfdhcp_load;
+mod systemd_notify;
 mod xdp_steering;
