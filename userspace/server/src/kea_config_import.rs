@@ -2,7 +2,7 @@
 //! `tandemctl import-kea-config` (issue 5, migration), one file compiled into both binaries.
 
 use std::fs;
-use std::path::Path;
+use std::path::PathBuf;
 
 use anyhow::{anyhow, Context};
 use tandem_kea::ImportOptions;
@@ -10,14 +10,28 @@ use tandem_kea::ImportOptions;
 /// `[storage] path` written when `--storage` is not given.
 const DEFAULT_STORAGE: &str = "/var/lib/tandem";
 
-/// `tandemd import-kea-config` and `tandemctl import-kea-config`: Kea's `kea-dhcp6` config → a tandem config, validated as
-/// `tandemd run` would, written to `output` (stdout when `None`). What was not carried over is
-/// listed on stderr (and in the file's header).
-pub(crate) fn import_kea_config(
-    file: &Path,
-    output: Option<&Path>,
-    storage: Option<&str>,
-) -> anyhow::Result<()> {
+/// The arguments of `import-kea-config`, the same in both binaries.
+#[derive(Debug, clap::Args)]
+pub(crate) struct ImportKeaConfig {
+    /// Kea's config file (JSON with comments).
+    file: PathBuf,
+    /// Where to write the tandem config (default: stdout).
+    #[arg(long, short)]
+    output: Option<PathBuf>,
+    /// The `[storage] path` to write (default: /var/lib/tandem).
+    #[arg(long)]
+    storage: Option<String>,
+}
+
+/// `import-kea-config`: Kea's `kea-dhcp6` config → a tandem config, validated as `tandemd run`
+/// would, written to `--output` (stdout without it). What was not carried over is listed on
+/// stderr (and in the file's header).
+pub(crate) fn import_kea_config(args: &ImportKeaConfig) -> anyhow::Result<()> {
+    let (file, output, storage) = (
+        args.file.as_path(),
+        args.output.as_deref(),
+        args.storage.as_deref(),
+    );
     let text = fs::read_to_string(file).with_context(|| format!("reading {}", file.display()))?;
     let opts = ImportOptions {
         source_name: file.display().to_string(),

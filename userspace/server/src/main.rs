@@ -47,16 +47,7 @@ enum Command {
     },
     /// Convert a Kea kea-dhcp6 config into a tandem config; what cannot be carried over is
     /// listed on stderr and in the output's header.
-    ImportKeaConfig {
-        /// Kea's config file (JSON with comments).
-        file: PathBuf,
-        /// Where to write the tandem config (default: stdout).
-        #[arg(long, short)]
-        output: Option<PathBuf>,
-        /// The `[storage] path` to write (default: /var/lib/tandem).
-        #[arg(long)]
-        storage: Option<String>,
-    },
+    ImportKeaConfig(kea_config_import::ImportKeaConfig),
     /// Load the live leases of a Kea leases6 memfile CSV into the store (tandemd stopped).
     ImportLeases {
         #[arg(long, short)]
@@ -76,15 +67,7 @@ fn main() -> ExitCode {
     match cli.command {
         Command::CheckConfig { file } => check_config(&file),
         Command::DumpLeases { config } => report(run::dump_leases(&config)),
-        Command::ImportKeaConfig {
-            file,
-            output,
-            storage,
-        } => report(kea_config_import::import_kea_config(
-            &file,
-            output.as_deref(),
-            storage.as_deref(),
-        )),
+        Command::ImportKeaConfig(args) => report(kea_config_import::import_kea_config(&args)),
         Command::ImportLeases { config, csv } => report(migrate::import_leases(&config, &csv)),
         Command::ExportLeases { config } => report(migrate::export_leases(&config)),
         Command::Run { config } => {

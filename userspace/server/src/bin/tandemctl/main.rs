@@ -60,16 +60,7 @@ enum Cmd {
     Raw { request: String },
     /// Convert a Kea kea-dhcp6 config into a tandem config (offline: no tandemd needed); what
     /// cannot be carried over is listed on stderr and in the output's header.
-    ImportKeaConfig {
-        /// Kea's config file (JSON with comments).
-        file: PathBuf,
-        /// Where to write the tandem config (default: stdout).
-        #[arg(long, short)]
-        output: Option<PathBuf>,
-        /// The `[storage] path` to write (default: /var/lib/tandem).
-        #[arg(long)]
-        storage: Option<String>,
-    },
+    ImportKeaConfig(kea_config_import::ImportKeaConfig),
 }
 
 #[derive(Subcommand)]
@@ -117,17 +108,8 @@ enum FailoverCmd {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    if let Cmd::ImportKeaConfig {
-        file,
-        output,
-        storage,
-    } = &cli.command
-    {
-        return match kea_config_import::import_kea_config(
-            file,
-            output.as_deref(),
-            storage.as_deref(),
-        ) {
+    if let Cmd::ImportKeaConfig(args) = &cli.command {
+        return match kea_config_import::import_kea_config(args) {
             Ok(()) => ExitCode::SUCCESS,
             Err(e) => {
                 eprintln!("tandemctl: {e:#}");
@@ -193,7 +175,7 @@ fn request(cmd: &Cmd) -> Result<(Value, View), String> {
         Cmd::Version => (plain("version-get"), View::Version),
         Cmd::Commands => (plain("list-commands"), View::Commands),
         Cmd::Stats => (plain("statistic-get-all"), View::Stats),
-        Cmd::ImportKeaConfig { .. } => {
+        Cmd::ImportKeaConfig(_) => {
             return Err("import-kea-config runs here, not in tandemd".to_owned())
         }
         Cmd::ConfigTest { file } => {
