@@ -35,6 +35,8 @@ pub(crate) const PACKAGES: &[&str] = &[
     "systemd",
     // The metrics lab test scrapes /metrics from inside the server's namespace.
     "curl",
+    // The status page lab test loads it in headless Chromium (tests/lab/dashboard.rs).
+    "chromium",
     "g++",
     // `cargo xtask bench-engine` counts the engine's instructions with callgrind.
     "valgrind",
@@ -337,6 +339,7 @@ mod tests {
             "isc-dhcp-client",
             "isc-dhcp-relay",
             "tshark",
+            "chromium",
         ] {
             assert!(PACKAGES.contains(&p), "{p}");
         }

@@ -36,5 +36,7 @@ mod share;
 pub use failover::{AckOutcome, FoData, FoRole, PartnerAck};
 pub use lease::{Lease, LeaseChange, LeaseState};
 pub use resource::{LeaseKind, PoolDef, PoolId, PoolRange, Resource};
-pub use shard::{prefix_slice_of, CrossNote, Shard, ShareRefusal, SubnetCounts, MOVES_PER_PASS};
+pub use shard::{
+    prefix_slice_of, CrossNote, Reconfigured, Shard, ShareRefusal, SubnetCounts, MOVES_PER_PASS,
+};
 pub use share::{BackupPrefix, Rebalanced, ShareCounts, ShareMove, ShareTarget};

@@ -18,9 +18,11 @@ use crate::resource::{LeaseKind, PoolDef, PoolId, Resource};
 
 mod cross;
 mod failover;
+mod reconfigure;
 mod share;
 
 pub use cross::CrossNote;
+pub use reconfigure::Reconfigured;
 pub use share::{prefix_slice_of, ShareRefusal, MOVES_PER_PASS};
 
 /// One subnet's leases in a shard, the statistics Kea keeps per subnet (`assigned-nas`,

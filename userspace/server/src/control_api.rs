@@ -314,6 +314,7 @@ mod tests {
             failover: None,
             partner_down: None,
             started: Instant::now(),
+            reload: None,
         };
         let endpoint = bound.start(sources).unwrap();
         let ask = |req: &str| {

@@ -12,6 +12,7 @@ mod kea_config_import;
 mod metrics;
 mod migrate;
 mod partner;
+mod reload;
 mod run;
 mod service;
 mod socket;

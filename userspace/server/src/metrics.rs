@@ -1,12 +1,16 @@
 //! The Prometheus / OpenMetrics endpoint (`[metrics] listen`): one thread answering
 //! `GET /metrics` with [`encode::encode`] of the counters the workers publish every tick and
-//! the control thread's failover status, the same sources as `stats.json`. Nothing here
-//! touches the packet path: a scrape only loads published atomics and takes the status lock
-//! the control thread holds once per turn.
+//! the control thread's failover status, the same sources as `stats.json`, and `GET /` (or
+//! `/status`) with a read-only HTML status page ([`status_page`]). Nothing here touches the
+//! packet path: a scrape only loads published atomics and takes the status lock the control
+//! thread holds once per turn; once a second the thread also loads the workers' counters
+//! into a short history ([`rates::History`]) for the page's rates.
 
 use std::net::SocketAddr;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
+use std::time::Instant;
 
 use anyhow::Context;
 use tandem_engine::policy::Subnet;
@@ -16,6 +20,9 @@ use crate::partner::status::FailoverStatus;
 use crate::stats::Shared;
 
 mod encode;
+mod process_age;
+mod rates;
+mod status_page;
 #[cfg(test)]
 mod tests;
 
@@ -27,10 +34,32 @@ const CONTENT_TYPE: &str = "application/openmetrics-text; version=1.0.0; charset
 /// The XDP program's counters by name, as the main thread last read them.
 pub(crate) type XdpLatest = Arc<Mutex<Option<Vec<(&'static str, u64)>>>>;
 
+/// The configured subnets' labels and pool sizes; a live reload replaces them.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct SubnetList(Arc<Mutex<Vec<SubnetInfo>>>);
+
+impl SubnetList {
+    pub(crate) fn new(subnets: Vec<SubnetInfo>) -> Self {
+        Self(Arc::new(Mutex::new(subnets)))
+    }
+
+    /// The subnets as configured now.
+    pub(crate) fn get(&self) -> Vec<SubnetInfo> {
+        self.0.lock().map(|s| s.clone()).unwrap_or_default()
+    }
+
+    /// Replaces the subnets (a live reload).
+    pub(crate) fn set(&self, subnets: Vec<SubnetInfo>) {
+        if let Ok(mut s) = self.0.lock() {
+            *s = subnets;
+        }
+    }
+}
+
 /// Where a scrape reads from.
 pub(crate) struct Sources {
     pub(crate) workers: Vec<Arc<Shared>>,
-    pub(crate) subnets: Vec<SubnetInfo>,
+    pub(crate) subnets: SubnetList,
     pub(crate) datapath: &'static str,
     /// The XDP counters as the main thread last read them (once a second).
     pub(crate) xdp: XdpLatest,
@@ -42,7 +71,7 @@ impl Sources {
     fn scrape(&self) -> Scrape {
         Scrape {
             workers: self.workers.iter().map(|w| w.load()).collect(),
-            subnets: self.subnets.clone(),
+            subnets: self.subnets.get(),
             datapath: self.datapath,
             xdp: self.xdp.lock().map(|x| x.clone()).unwrap_or_default(),
             failover: self
@@ -92,6 +121,8 @@ pub(crate) fn subnet_infos(subnets: &[Subnet]) -> Vec<SubnetInfo> {
 pub(crate) struct Bound {
     server: tiny_http::Server,
     addr: SocketAddr,
+    /// When the process started, for the status page's uptime.
+    started: Instant,
 }
 
 /// Binds `addr`; a failure is a start-up error naming the `metrics.listen` key.
@@ -99,31 +130,54 @@ pub(crate) fn bind(addr: SocketAddr) -> anyhow::Result<Bound> {
     let server = tiny_http::Server::http(addr)
         .map_err(|e| anyhow::anyhow!("{e}"))
         .with_context(|| format!("metrics.listen = \"{addr}\": cannot listen there"))?;
-    Ok(Bound { server, addr })
+    let started = process_age::process_started(Instant::now());
+    Ok(Bound {
+        server,
+        addr,
+        started,
+    })
 }
 
 /// The running listener; [`Endpoint::stop`] ends it.
 pub(crate) struct Endpoint {
     server: Arc<tiny_http::Server>,
+    stop: Arc<AtomicBool>,
     thread: JoinHandle<()>,
 }
 
 impl Bound {
-    /// Starts the listener thread.
-    pub(crate) fn start(self, sources: Sources) -> anyhow::Result<Endpoint> {
+    /// Starts the listener thread; `durability` (`durable` / `os-buffer`) is shown on the
+    /// status page.
+    pub(crate) fn start(
+        self,
+        sources: Sources,
+        durability: &'static str,
+    ) -> anyhow::Result<Endpoint> {
         let server = Arc::new(self.server);
-        let listener = server.clone();
+        let stop = Arc::new(AtomicBool::new(false));
+        let mut state = State {
+            sources,
+            started: self.started,
+            durability: Some(durability),
+            history: rates::History::default(),
+        };
+        let (listener, stopping) = (server.clone(), stop.clone());
         let thread = std::thread::Builder::new()
             .name("tandem-metrics".into())
-            .spawn(move || serve(&listener, &sources))?;
-        info!(addr = %self.addr, "metrics endpoint: GET /metrics");
-        Ok(Endpoint { server, thread })
+            .spawn(move || serve(&listener, &stopping, &mut state))?;
+        info!(addr = %self.addr, "metrics endpoint: GET /metrics, status page: GET /");
+        Ok(Endpoint {
+            server,
+            stop,
+            thread,
+        })
     }
 }
 
 impl Endpoint {
     /// Stops accepting, lets the thread finish its request and joins it.
     pub(crate) fn stop(self) {
+        self.stop.store(true, Ordering::Relaxed);
         self.server.unblock();
         if self.thread.join().is_err() {
             warn!("the metrics thread panicked");
@@ -131,13 +185,50 @@ impl Endpoint {
     }
 }
 
-fn serve(server: &tiny_http::Server, sources: &Sources) {
-    // `recv` returns an error once `unblock` was called (shutdown).
-    while let Ok(request) = server.recv() {
-        let (status, body) = answer(request.method(), request.url(), sources);
-        let mut response = tiny_http::Response::from_string(body).with_status_code(status);
-        if status == 200 {
-            if let Ok(h) = tiny_http::Header::from_bytes("Content-Type", CONTENT_TYPE) {
+/// The metrics thread's own data.
+struct State {
+    sources: Sources,
+    started: Instant,
+    durability: Option<&'static str>,
+    /// The workers' totals about once a second, for the status page's rates.
+    history: rates::History,
+}
+
+impl State {
+    /// Records the totals when a record is due.
+    fn record_if_due(&mut self, now: Instant) {
+        if self.history.until_due(now).is_zero() {
+            let workers: Vec<_> = self.sources.workers.iter().map(|w| w.load()).collect();
+            let xdp = self
+                .sources
+                .xdp
+                .lock()
+                .map(|x| x.clone())
+                .unwrap_or_default();
+            self.history
+                .record(now, rates::Totals::of(&workers, xdp.as_deref()));
+        }
+    }
+}
+
+fn serve(server: &tiny_http::Server, stop: &AtomicBool, state: &mut State) {
+    // `recv_timeout` answers `None` on a timeout and after `unblock` alike: the flag tells
+    // shutdown apart.
+    while !stop.load(Ordering::Relaxed) {
+        state.record_if_due(Instant::now());
+        let request = match server.recv_timeout(state.history.until_due(Instant::now())) {
+            Ok(Some(r)) => r,
+            Ok(None) => continue,
+            Err(e) => {
+                warn!(error = %e, "metrics: the listener failed; no more scrapes");
+                break;
+            }
+        };
+        let reply = answer(request.method(), request.url(), state);
+        let mut response =
+            tiny_http::Response::from_string(reply.body).with_status_code(reply.status);
+        if let Some(t) = reply.content_type {
+            if let Ok(h) = tiny_http::Header::from_bytes("Content-Type", t) {
                 response.add_header(h);
             }
         }
@@ -147,18 +238,68 @@ fn serve(server: &tiny_http::Server, sources: &Sources) {
     }
 }
 
-/// Status and body for a request: the metrics on `GET /metrics` (a query string is ignored),
-/// 405 for another method there, 404 elsewhere.
-fn answer(method: &tiny_http::Method, url: &str, sources: &Sources) -> (u16, String) {
+/// An HTTP answer.
+struct Reply {
+    status: u16,
+    content_type: Option<&'static str>,
+    body: String,
+}
+
+impl Reply {
+    fn plain(status: u16, body: impl Into<String>) -> Self {
+        Self {
+            status,
+            content_type: None,
+            body: body.into(),
+        }
+    }
+}
+
+/// The answer to a request: the metrics on `GET /metrics`, the status page on `GET /` and
+/// `GET /status` (a query string is ignored), 405 for another method there, 404 elsewhere.
+fn answer(method: &tiny_http::Method, url: &str, state: &State) -> Reply {
     let path = url.split('?').next().unwrap_or("");
-    if path != "/metrics" {
-        return (404, "not found: the metrics are at /metrics\n".into());
+    if !matches!(path, "/metrics" | "/" | "/status") {
+        return Reply::plain(
+            404,
+            "not found: the metrics are at /metrics, the status page at /\n",
+        );
     }
     if !matches!(method, tiny_http::Method::Get | tiny_http::Method::Head) {
-        return (405, "only GET\n".into());
+        return Reply::plain(405, "only GET\n");
     }
-    match encode::encode(sources.scrape()) {
-        Ok(text) => (200, text),
-        Err(e) => (500, format!("encoding failed: {e}\n")),
+    let scrape = state.sources.scrape();
+    if path != "/metrics" {
+        return Reply {
+            status: 200,
+            content_type: Some(status_page::CONTENT_TYPE),
+            body: status_page_of(&scrape, state, Instant::now()),
+        };
     }
+    match encode::encode(scrape) {
+        Ok(text) => Reply {
+            status: 200,
+            content_type: Some(CONTENT_TYPE),
+            body: text,
+        },
+        Err(e) => Reply::plain(500, format!("encoding failed: {e}\n")),
+    }
+}
+
+/// The status page for `scrape`, with rates against the thread's history as of `now`.
+fn status_page_of(scrape: &Scrape, state: &State, now: Instant) -> String {
+    let totals = rates::Totals::of(&scrape.workers, scrape.xdp.as_deref());
+    let server = status_page::ServerInfo {
+        version: env!("CARGO_PKG_VERSION"),
+        uptime_s: now.saturating_duration_since(state.started).as_secs(),
+        datapath: scrape.datapath,
+        durability: state.durability,
+    };
+    let view = status_page::view(
+        scrape,
+        server,
+        crate::worker::unix_now(),
+        state.history.rates(now, &totals),
+    );
+    status_page::render(&view)
 }

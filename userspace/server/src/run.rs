@@ -22,6 +22,7 @@ use crate::partner::messages::{ToControl, ToWorker};
 use crate::partner::operator::PartnerDownRequests;
 use crate::partner::status::FailoverStatus;
 use crate::partner::view::{RelView, View};
+use crate::reload;
 use crate::service::{self, Service};
 
 use crate::socket::{self, SERVER_PORT};
@@ -129,6 +130,11 @@ pub(crate) fn serve(config_path: &Path) -> anyhow::Result<()> {
         .iter()
         .map(|p| worker::admin::link(p.wake.clone()))
         .unzip();
+    // The live reload's queue to each worker (new configurations).
+    let (reconfigure_links, reconfigure_inboxes): (Vec<_>, Vec<_>) = peers
+        .iter()
+        .map(|p| worker::reconfigure::link(p.wake.clone()))
+        .unzip();
     // The control thread's queues: one to it, one to each worker.
     let fo_status = Arc::new(std::sync::Mutex::new(FailoverStatus::default()));
     let partner_down = Arc::new(PartnerDownRequests::default());
@@ -215,6 +221,7 @@ pub(crate) fn serve(config_path: &Path) -> anyhow::Result<()> {
             // XDP redirects a shard's packets to this CPU: its worker runs there.
             cpu: pin.then(|| cpus[id as usize]),
             admin: admin_inboxes[id as usize].clone(),
+            reconfigure: reconfigure_inboxes[id as usize].clone(),
         };
         threads.push(
             std::thread::Builder::new()
@@ -230,6 +237,21 @@ pub(crate) fn serve(config_path: &Path) -> anyhow::Result<()> {
         ),
         None => None,
     };
+    let subnet_list = metrics::SubnetList::new(subnet_infos);
+    let reloader = Arc::new(std::sync::Mutex::new(reload::Reloader::new(
+        reload::Setup {
+            path: config_path.to_owned(),
+            config: config.clone(),
+            server_duid: duid.clone(),
+            interfaces: interfaces
+                .iter()
+                .map(|i| (i.name.clone(), i.index))
+                .collect(),
+            workers: reconfigure_links,
+            stats: shared.clone(),
+            metrics: metrics_bound.is_some().then(|| subnet_list.clone()),
+        },
+    )));
     let control_api = control_bound.start(control_api::Sources {
         workers: admin_links,
         storage: store.dir().to_owned(),
@@ -241,17 +263,21 @@ pub(crate) fn serve(config_path: &Path) -> anyhow::Result<()> {
             waker,
         }),
         started,
+        reload: Some(reloader.clone()),
     })?;
     // The XDP counters as the main thread last read them, for the metrics thread.
     let xdp_latest = Arc::new(std::sync::Mutex::new(None));
     let endpoint = match metrics_bound {
-        Some(bound) => Some(bound.start(metrics::Sources {
-            workers: shared.clone(),
-            subnets: subnet_infos,
-            datapath: datapath.active().name(),
-            xdp: xdp_latest.clone(),
-            failover: control_thread.is_some().then(|| fo_status.clone()),
-        })?),
+        Some(bound) => Some(bound.start(
+            metrics::Sources {
+                workers: shared.clone(),
+                subnets: subnet_list,
+                datapath: datapath.active().name(),
+                xdp: xdp_latest.clone(),
+                failover: control_thread.is_some().then(|| fo_status.clone()),
+            },
+            if durable { "durable" } else { "os-buffer" },
+        )?),
         None => None,
     };
     let names: Vec<&str> = interfaces.iter().map(|i| i.name.as_str()).collect();
@@ -294,7 +320,13 @@ pub(crate) fn serve(config_path: &Path) -> anyhow::Result<()> {
         );
         service.watchdog(control_alive && workers_alive);
         match wait_signal(&signals, Duration::from_secs(1)) {
-            Some(libc::SIGHUP) => warn!("SIGHUP: live reload is not supported yet; ignoring"),
+            Some(libc::SIGHUP) => {
+                // Live reload (the outcome is logged); the control API's `config-reload`
+                // takes the same lock.
+                if let Ok(mut r) = reloader.lock() {
+                    let _ = r.reload("SIGHUP");
+                }
+            }
             Some(libc::SIGUSR1) if has_failover => {
                 // The operator's "partner down" (RFC 8156 §8; R54): the control thread applies
                 // it to every relationship whose state allows it.

@@ -109,6 +109,20 @@ impl Heartbeats {
     }
 }
 
+/// A live reload starts (RELOADING=1 with MONOTONIC_USEC, which `Type=notify-reload` needs and
+/// `Type=notify` accepts). Any thread may call it: the control API reloads too.
+pub(crate) fn reloading() {
+    match NotifyState::monotonic_usec_now() {
+        Ok(usec) => notify(&[NotifyState::Reloading, usec]),
+        Err(_) => notify(&[NotifyState::Reloading]),
+    }
+}
+
+/// A live reload is over, applied or refused: serving again (READY=1 with a STATUS line).
+pub(crate) fn reloaded(status: &str) {
+    notify(&[NotifyState::Ready, NotifyState::Status(status)]);
+}
+
 fn notify(states: &[NotifyState<'_>]) {
     if let Err(e) = sd_notify::notify(false, states) {
         debug!(error = %e, "sd_notify failed");

@@ -340,18 +340,26 @@ pub(crate) struct Shared {
     tx_ops: Vec<AtomicU64>,
     sync_us_buckets: Vec<AtomicU64>,
     batch_buckets: Vec<AtomicU64>,
-    /// The configured subnets (ids ascending), each [`SubnetLeases`] as five counters.
-    subnets: Vec<(u32, [AtomicU64; 5])>,
+    /// The configured subnets (ids ascending), each [`SubnetLeases`] as five counters; a live
+    /// reload replaces them ([`Shared::set_subnets`]). Locked once per tick and per scrape.
+    subnets: std::sync::RwLock<Vec<(u32, [AtomicU64; 5])>>,
     /// How many times the worker published: its heartbeat, for the systemd watchdog.
     publishes: AtomicU64,
+}
+
+/// Five zeroed counters per subnet id, ids ascending and unique.
+fn subnet_atomics(subnet_ids: &[u32]) -> Vec<(u32, [AtomicU64; 5])> {
+    let mut ids = subnet_ids.to_vec();
+    ids.sort_unstable();
+    ids.dedup();
+    ids.into_iter()
+        .map(|id| (id, std::array::from_fn(|_| AtomicU64::new(0))))
+        .collect()
 }
 
 impl Shared {
     /// `subnet_ids`: the configured subnets, whose lease counts are published.
     pub(crate) fn new(subnet_ids: &[u32]) -> Arc<Self> {
-        let mut ids = subnet_ids.to_vec();
-        ids.sort_unstable();
-        ids.dedup();
         Arc::new(Self {
             received: AtomicU64::new(0),
             replied: AtomicU64::new(0),
@@ -370,12 +378,17 @@ impl Shared {
             tx_ops: atomics(TX_OPS.len()),
             sync_us_buckets: atomics(SYNC_BUCKETS_US.len() + 1),
             batch_buckets: atomics(BATCH_BUCKETS.len() + 1),
-            subnets: ids
-                .into_iter()
-                .map(|id| (id, std::array::from_fn(|_| AtomicU64::new(0))))
-                .collect(),
+            subnets: std::sync::RwLock::new(subnet_atomics(subnet_ids)),
             publishes: AtomicU64::new(0),
         })
+    }
+
+    /// The subnets whose lease counts are published from now on (a live reload); they read 0
+    /// until the worker's next publish.
+    pub(crate) fn set_subnets(&self, subnet_ids: &[u32]) {
+        if let Ok(mut s) = self.subnets.write() {
+            *s = subnet_atomics(subnet_ids);
+        }
     }
 
     /// The worker's heartbeat: it publishes once per tick (250 ms) while its loop turns.
@@ -406,9 +419,13 @@ impl Shared {
             batch_buckets: load_all(&self.batch_buckets),
             subnets: self
                 .subnets
-                .iter()
-                .map(|(id, a)| (*id, SubnetLeases::from_fields(load_all(a))))
-                .collect(),
+                .read()
+                .map(|s| {
+                    s.iter()
+                        .map(|(id, a)| (*id, SubnetLeases::from_fields(load_all(a))))
+                        .collect()
+                })
+                .unwrap_or_default(),
         }
     }
 
@@ -436,7 +453,10 @@ impl Shared {
         store_all(&self.tx_ops, &l.tx_ops);
         store_all(&self.sync_us_buckets, &l.sync_us_buckets);
         store_all(&self.batch_buckets, &l.batch_buckets);
-        for (id, atoms) in &self.subnets {
+        let Ok(subnets) = self.subnets.read() else {
+            return;
+        };
+        for (id, atoms) in subnets.iter() {
             let c = l
                 .subnets
                 .binary_search_by_key(id, |(i, _)| *i)

@@ -21,6 +21,7 @@ use tracing::{debug, error, info, warn};
 
 pub(crate) mod admin;
 mod partner;
+pub(crate) mod reconfigure;
 mod recv_ring;
 
 use partner::Held;
@@ -83,6 +84,8 @@ pub(crate) struct Setup {
     pub(crate) cpu: Option<usize>,
     /// Lease queries and deletions from the control API ([`admin`]).
     pub(crate) admin: Receiver<admin::Request>,
+    /// New configurations from a live reload ([`reconfigure`]).
+    pub(crate) reconfigure: Receiver<reconfigure::Request>,
 }
 
 /// Wake a worker blocked in its ring (eventfd write; the worker polls it through the ring).
@@ -190,6 +193,8 @@ struct Ctx {
     shared: Arc<Shared>,
     /// The control API's requests ([`admin`]).
     admin: Receiver<admin::Request>,
+    /// A live reload's new configuration ([`reconfigure`]).
+    reconfigure: Receiver<reconfigure::Request>,
 }
 
 impl Worker {
@@ -232,6 +237,7 @@ impl Worker {
                 stats: Local::new(),
                 shared: s.stats,
                 admin: s.admin,
+                reconfigure: s.reconfigure,
             },
             completions: Vec::with_capacity(1024),
         }
@@ -378,6 +384,7 @@ impl Worker {
         }
         self.ctx.drain_control(now);
         self.ctx.drain_admin(now);
+        self.ctx.drain_reconfigure();
     }
 
     fn arm_recv(&mut self) -> io::Result<()> {

@@ -58,6 +58,8 @@ fn the_unit_runs_unprivileged_with_the_documented_capabilities() {
             .to_owned()
     };
     assert_eq!(value("Type"), "notify");
+    // `systemctl reload` is a live reload (SIGHUP), announced with RELOADING=1.
+    assert_eq!(value("ExecReload"), "/bin/kill -HUP $MAINPID");
     assert_eq!(value("User"), "tandem");
     assert!(value("WatchdogSec").ends_with('s'));
     let mut ambient: Vec<&str> = Vec::new();

@@ -15,7 +15,7 @@ use super::Shard;
 /// standalone; in failover the own address half (primary odd, secondary even), every
 /// delegable prefix for the primary (those it gave the secondary stay marked used) and none
 /// for the secondary (it allocates from its FREE-BACKUP prefixes instead, §4.2.2).
-fn subspace(map: &PoolMap, role: Option<FoRole>) -> Subspace {
+pub(super) fn subspace(map: &PoolMap, role: Option<FoRole>) -> Subspace {
     match (role, map.kind()) {
         (None, _) | (Some(FoRole::Primary), LeaseKind::Pd) => Subspace::all(map.size()),
         (Some(FoRole::Secondary), LeaseKind::Pd) => Subspace::none(),
@@ -23,7 +23,7 @@ fn subspace(map: &PoolMap, role: Option<FoRole>) -> Subspace {
     }
 }
 
-fn role_of(fo_subnets: &[(u32, FoRole)], subnet_id: u32) -> Option<FoRole> {
+pub(super) fn role_of(fo_subnets: &[(u32, FoRole)], subnet_id: u32) -> Option<FoRole> {
     fo_subnets
         .iter()
         .find(|(id, _)| *id == subnet_id)

@@ -160,7 +160,7 @@ impl Shard {
         }
     }
 
-    fn record_backup(&mut self, r: Resource, entry: Option<BackupPrefix>) {
+    pub(super) fn record_backup(&mut self, r: Resource, entry: Option<BackupPrefix>) {
         if self.backup.get(&r) == entry.as_ref() {
             return;
         }

@@ -41,6 +41,8 @@ pub(crate) struct Sources {
     /// `None` standalone.
     pub(crate) partner_down: Option<PartnerDown>,
     pub(crate) started: Instant,
+    /// The live reload path `config-reload` drives (shared with SIGHUP); `None` in tests.
+    pub(crate) reload: Option<Arc<Mutex<crate::reload::Reloader>>>,
 }
 
 impl Sources {
@@ -62,6 +64,7 @@ impl Sources {
             ),
             Command::StatusGet => self.status(),
             Command::ConfigTest(path) => config_test(&path),
+            Command::ConfigReload => self.config_reload(),
             Command::Lease6Get(l) => self.lease_get(l),
             Command::Lease6GetByDuid(duid) => self.by_duid(duid),
             Command::Lease6GetPage { after, limit } => self.page(after, limit),
@@ -79,19 +82,44 @@ impl Sources {
         }
     }
 
+    /// `config-reload`: what SIGHUP does; result 0 with what changed, or 1 with why nothing
+    /// (or not everything) was applied.
+    fn config_reload(&self) -> Response {
+        let Some(reload) = &self.reload else {
+            return Response::error("live reload is not available");
+        };
+        let Ok(mut reloader) = reload.lock() else {
+            return Response::error("an earlier reload failed midway; restart tandemd");
+        };
+        match reloader.reload("config-reload") {
+            Ok(text) => Response::new(
+                Code::Success,
+                format!("Configuration reloaded: {text}"),
+                None,
+            ),
+            Err(e) => Response::error(format!("Configuration not reloaded: {e}")),
+        }
+    }
+
     fn failover_status(&self) -> Option<FailoverStatus> {
         let s = self.failover.as_ref()?;
         Some(s.lock().map(|s| s.clone()).unwrap_or_default())
     }
 
-    /// Kea's `pid`, `uptime` and `reload` (seconds since start; there is no reload yet), and
-    /// tandem's datapath, durability, workers and failover state per relationship.
+    /// Kea's `pid`, `uptime` and `reload` (seconds since the last live reload, or since start;
+    /// the uptime while a reload is running), and tandem's datapath, durability, workers and
+    /// failover state per relationship.
     fn status(&self) -> Response {
         let uptime = self.started.elapsed().as_secs();
+        let reload = self
+            .reload
+            .as_ref()
+            .and_then(|r| r.try_lock().ok()?.last_reload())
+            .map_or(uptime, |t| t.elapsed().as_secs());
         let mut args = json!({
             "pid": std::process::id(),
             "uptime": uptime,
-            "reload": uptime,
+            "reload": reload,
             "datapath": self.datapath,
             "durability": self.durability,
             "workers": self.workers.len(),

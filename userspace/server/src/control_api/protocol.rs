@@ -16,7 +16,8 @@ use crate::worker::admin::{Lookup, PAGE_LIMIT_MAX};
 pub(crate) const REQUEST_LEN_MAX: usize = 64 * 1024;
 
 /// Every command, in the order `list-commands` gives them.
-pub(crate) const COMMANDS: [&str; 11] = [
+pub(crate) const COMMANDS: [&str; 12] = [
+    "config-reload",
     "config-test",
     "failover-partner-down",
     "failover-status",
@@ -85,6 +86,9 @@ pub(crate) enum Command {
     StatusGet,
     /// Validate the config file at this path (as `tandemd check-config` does).
     ConfigTest(PathBuf),
+    /// Read the config file tandemd started with again and apply it live
+    /// ([`crate::reload`]).
+    ConfigReload,
     Lease6Get(Lookup),
     Lease6GetByDuid(Vec<u8>),
     /// Leases after `after` (from the first when `None`), at most `limit`.
@@ -129,6 +133,7 @@ pub(crate) fn parse(bytes: &[u8]) -> Result<Command, Response> {
         "status-get" => Command::StatusGet,
         "statistic-get-all" => Command::StatisticGetAll,
         "failover-status" => Command::FailoverStatus,
+        "config-reload" => Command::ConfigReload,
         "config-test" => Command::ConfigTest(PathBuf::from(a.string("config-file")?)),
         "lease6-get" => Command::Lease6Get(a.lookup()?),
         "lease6-del" => Command::Lease6Del(a.lookup()?),

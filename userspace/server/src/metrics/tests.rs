@@ -237,28 +237,67 @@ fn pool_sizes_from_the_policy() {
     );
 }
 
+fn state(workers: Vec<Arc<Shared>>) -> State {
+    State {
+        sources: Sources {
+            workers,
+            subnets: SubnetList::new(scrape().subnets),
+            datapath: "socket",
+            xdp: Arc::new(Mutex::new(None)),
+            failover: None,
+        },
+        started: Instant::now(),
+        durability: Some("os-buffer"),
+        history: rates::History::default(),
+    }
+}
+
 #[test]
 fn http_answers() {
-    let sources = Sources {
-        workers: vec![Shared::new(&[1])],
-        subnets: scrape().subnets,
-        datapath: "socket",
-        xdp: Arc::new(Mutex::new(None)),
-        failover: None,
-    };
-    let (code, body) = answer(&tiny_http::Method::Get, "/metrics?x=1", &sources);
-    assert_eq!(code, 200);
-    assert!(body.contains(
+    let state = state(vec![Shared::new(&[1])]);
+    let get = |url: &str| answer(&tiny_http::Method::Get, url, &state);
+    let r = get("/metrics?x=1");
+    assert_eq!((r.status, r.content_type), (200, Some(CONTENT_TYPE)));
+    assert!(r.body.contains(
         "kea_dhcp6_na_assigned_total{subnet=\"2001:db8:1::/64\",subnet_id=\"1\",pool=\"\"} 0\n"
     ));
-    assert_eq!(answer(&tiny_http::Method::Get, "/", &sources).0, 404);
-    assert_eq!(
-        answer(&tiny_http::Method::Get, "/metricsx", &sources).0,
-        404
-    );
-    assert_eq!(
-        answer(&tiny_http::Method::Post, "/metrics", &sources).0,
-        405
+    for page in ["/", "/status", "/status?x=1"] {
+        let r = get(page);
+        assert_eq!(r.status, 200, "{page}");
+        assert_eq!(r.content_type, Some("text/html; charset=utf-8"));
+        assert!(r.body.starts_with("<!DOCTYPE html>"), "{page}");
+        assert!(r.body.contains("durability <b>os-buffer</b>"));
+        assert!(r.body.contains("<td>2001:db8:1::/64</td>"));
+    }
+    assert_eq!(get("/metricsx").status, 404);
+    assert_eq!(get("/status/x").status, 404);
+    assert_eq!(get("/index.html").status, 404);
+    for path in ["/metrics", "/", "/status"] {
+        assert_eq!(answer(&tiny_http::Method::Post, path, &state).status, 405);
+    }
+}
+
+#[test]
+fn the_status_page_rates_come_from_the_recorded_history() {
+    use std::time::{Duration, Instant};
+    let shared = Shared::new(&[1]);
+    let mut state = state(vec![shared.clone()]);
+    let t0 = Instant::now();
+    // The first record: nothing received yet.
+    state.record_if_due(t0);
+    let mut l = worker(1);
+    shared.publish(&l);
+    // Not due again within the second: the first record stays the only one.
+    state.record_if_due(t0 + Duration::from_millis(500));
+    l.rx_ops[0] += 400;
+    shared.publish(&l);
+    let scrape = state.sources.scrape();
+    let page = status_page_of(&scrape, &state, t0 + Duration::from_secs(4));
+    assert!(page.contains("over the last 4 s"), "{page}");
+    // 410 Solicits since the first record, in 4 s.
+    assert!(
+        page.contains("<td>· solicit</td><td class=\"n\">102.5</td><td class=\"n\">410</td>"),
+        "{page}"
     );
 }
 
@@ -268,13 +307,16 @@ fn the_listener_serves_and_stops() {
     let bound = bind("127.0.0.1:0".parse().unwrap()).unwrap();
     let addr = bound.server.server_addr().to_ip().unwrap();
     let endpoint = bound
-        .start(Sources {
-            workers: vec![Shared::new(&[])],
-            subnets: Vec::new(),
-            datapath: "socket",
-            xdp: Arc::new(Mutex::new(None)),
-            failover: None,
-        })
+        .start(
+            Sources {
+                workers: vec![Shared::new(&[])],
+                subnets: SubnetList::default(),
+                datapath: "socket",
+                xdp: Arc::new(Mutex::new(None)),
+                failover: None,
+            },
+            "durable",
+        )
         .unwrap();
     let get = |path: &str| {
         let mut s = std::net::TcpStream::connect(addr).unwrap();
@@ -283,6 +325,9 @@ fn the_listener_serves_and_stops() {
         s.read_to_string(&mut out).unwrap();
         out
     };
+    let page = get("/");
+    assert!(page.contains("text/html; charset=utf-8"), "{page}");
+    assert!(page.contains("<title>tandem status</title>"), "{page}");
     let ok = get("/metrics");
     assert!(
         ok.starts_with("HTTP/1.0 200") || ok.starts_with("HTTP/1.1 200"),

@@ -50,6 +50,9 @@ enum Cmd {
     /// Validate a config file as `tandemd check-config` does, in the running tandemd
     /// (config-test).
     ConfigTest { file: PathBuf },
+    /// Re-read tandemd's config file and apply it without a restart, or say why not
+    /// (config-reload; SIGHUP does the same).
+    Reload,
     /// Lease queries and deletion.
     #[command(subcommand)]
     Leases(LeaseCmd),
@@ -178,6 +181,7 @@ fn request(cmd: &Cmd) -> Result<(Value, View), String> {
         Cmd::ImportKeaConfig(_) => {
             return Err("import-kea-config runs here, not in tandemd".to_owned())
         }
+        Cmd::Reload => (plain("config-reload"), View::Text),
         Cmd::ConfigTest { file } => {
             // tandemd runs elsewhere: send an absolute path.
             let abs = std::fs::canonicalize(file)

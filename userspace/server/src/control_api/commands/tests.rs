@@ -44,6 +44,7 @@ fn sources(workers: usize, storage: &Path) -> (Sources, Vec<crossbeam_channel::R
         failover: None,
         partner_down: None,
         started: Instant::now(),
+        reload: None,
     };
     (s, inboxes)
 }

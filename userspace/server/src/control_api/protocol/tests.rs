@@ -17,6 +17,7 @@ fn a(s: &str) -> Ipv6Addr {
 #[test]
 fn commands_without_arguments() {
     assert_eq!(ok(r#"{"command":"list-commands"}"#), Command::ListCommands);
+    assert_eq!(ok(r#"{"command":"config-reload"}"#), Command::ConfigReload);
     assert_eq!(
         ok(r#"{"command":"version-get","arguments":{}}"#),
         Command::VersionGet
@@ -141,7 +142,11 @@ fn bad_requests_name_what_was_wrong() {
             2,
             "'no-such' command not supported.",
         ),
-        (r#"{"command":"config-reload"}"#, 2, "not supported"),
+        (
+            r#"{"command":"config-reload","arguments":{"config-file":"x"}}"#,
+            1,
+            "unknown argument `config-file`",
+        ),
         (
             r#"{"command":"status-get","arguments":{"x":1}}"#,
             1,
