@@ -532,22 +532,6 @@ fn reload_of_a_failover_primary_keeps_the_partner_session() {
     }
 }
 
-/// Every datagram that arrives on `sock` within `within`, as text.
-fn notifications(sock: &std::os::unix::net::UnixDatagram, within: Duration) -> Vec<String> {
-    let end = Instant::now() + within;
-    let mut out = Vec::new();
-    let mut buf = [0u8; 4096];
-    while let Some(left) = end.checked_duration_since(Instant::now()) {
-        sock.set_read_timeout(Some(left.max(Duration::from_millis(1))))
-            .unwrap();
-        match sock.recv(&mut buf) {
-            Ok(n) => out.push(String::from_utf8_lossy(&buf[..n]).into_owned()),
-            Err(_) => break,
-        }
-    }
-    out
-}
-
 /// Under systemd (`NOTIFY_SOCKET`), an applied reload is framed by RELOADING=1 (with
 /// MONOTONIC_USEC) and READY=1; a refused one sends nothing.
 #[test]
@@ -571,7 +555,7 @@ fn reload_tells_systemd_reloading_then_ready() {
         |_| Ok(()),
     )
     .unwrap();
-    let started = notifications(&sock, Duration::from_millis(1500));
+    let started = crate::systemd_notify::messages(&sock, Duration::from_millis(1500));
     assert!(
         started.iter().any(|m| m.lines().any(|l| l == "READY=1")),
         "{started:?}"
@@ -580,13 +564,13 @@ fn reload_tells_systemd_reloading_then_ready() {
     let text = std::fs::read_to_string(&config).unwrap();
     std::fs::write(&config, text.replace("[storage]", "[storage")).unwrap();
     sighup_and_wait(&subject, "TANDEM_RELOAD_REFUSED");
-    let refused = notifications(&sock, Duration::from_millis(500));
+    let refused = crate::systemd_notify::messages(&sock, Duration::from_millis(500));
     assert!(refused.is_empty(), "a refused reload notified: {refused:?}");
 
     let changed = set_in_section(&text, "[subnet.lifetimes]", "valid", "5000");
     std::fs::write(&config, changed).unwrap();
     sighup_and_wait(&subject, "TANDEM_RELOADED");
-    let got = notifications(&sock, Duration::from_millis(500));
+    let got = crate::systemd_notify::messages(&sock, Duration::from_millis(500));
     println!("{got:?}");
     let reloading = got
         .iter()

@@ -11,7 +11,7 @@ use tandem_lab::{Direct, Subject};
 use crate::common::{tandemd, TestDir};
 
 /// Every datagram that arrives within `within`, as text.
-fn messages(sock: &UnixDatagram, within: Duration) -> Vec<String> {
+pub(crate) fn messages(sock: &UnixDatagram, within: Duration) -> Vec<String> {
     let end = Instant::now() + within;
     let mut out = Vec::new();
     let mut buf = [0u8; 4096];
