@@ -80,6 +80,9 @@ pub(crate) struct Reloader {
     reloads: u64,
     /// When a reload was last applied.
     last: Option<Instant>,
+    /// The last reload reached only some workers (or was not confirmed by all): the next one
+    /// sends its engine to every worker even when the file matches the running config.
+    partial: bool,
 }
 
 impl Reloader {
@@ -88,6 +91,7 @@ impl Reloader {
             s: setup,
             reloads: 0,
             last: None,
+            partial: false,
         }
     }
 
@@ -106,6 +110,13 @@ impl Reloader {
                 trigger,
                 reloads = self.reloads,
                 "configuration reloaded: {text}"
+            ),
+            Err(e @ (Refused::Unreachable(_) | Refused::Unconfirmed(_))) => error!(
+                message_id = "TANDEM_RELOAD_PARTIAL",
+                trigger,
+                file = %self.s.path.display(),
+                "configuration reload applied by some workers only; the next reload sends it \
+                 to every worker again: {e}"
             ),
             Err(e) => error!(
                 message_id = "TANDEM_RELOAD_REFUSED",
@@ -126,7 +137,7 @@ impl Reloader {
         let duid = &self.s.server_duid;
         let policy = new.policy(duid.clone());
         let changes = diff::live_changes(&self.s.config.policy(duid.clone()), &policy);
-        if changes.is_empty() {
+        if changes.is_empty() && !self.partial {
             return Ok("no change".to_owned());
         }
         let subnet_ids: Vec<u32> = policy.subnets.iter().map(|s| s.id.0).collect();
@@ -149,8 +160,18 @@ impl Reloader {
                 list.set(subnet_infos);
             }
         }
-        service::reloaded("serving; configuration reloaded");
+        self.partial = outcome.is_err();
+        service::reloaded(if self.partial {
+            "serving; configuration reload reached only some workers"
+        } else {
+            "serving; configuration reloaded"
+        });
         let leases = outcome?;
+        if changes.is_empty() {
+            return Ok(format!(
+                "the running configuration sent to every worker again ({leases} leases kept)"
+            ));
+        }
         Ok(format!("{} ({leases} leases kept)", changes.join("; ")))
     }
 

@@ -11,7 +11,7 @@ use tandem_config::{Config, Durability};
 use tandem_engine::Engine;
 use tandem_failover::ServerState;
 use tandem_lease::{Lease, LeaseKind, LeaseState};
-use tracing::{info, warn};
+use tracing::{error, info, warn};
 
 use crate::control_api;
 use crate::datapath;
@@ -323,8 +323,18 @@ pub(crate) fn serve(config_path: &Path) -> anyhow::Result<()> {
             Some(libc::SIGHUP) => {
                 // Live reload (the outcome is logged); the control API's `config-reload`
                 // takes the same lock.
-                if let Ok(mut r) = reloader.lock() {
-                    let _ = r.reload("SIGHUP");
+                // Never wait for a reload the control API runs: the watchdog, SIGTERM and
+                // the workers' health are this loop's.
+                match reloader.try_lock() {
+                    Ok(mut r) => {
+                        let _ = r.reload("SIGHUP");
+                    }
+                    Err(std::sync::TryLockError::WouldBlock) => {
+                        warn!("SIGHUP: a reload is already running; this one is ignored")
+                    }
+                    Err(std::sync::TryLockError::Poisoned(_)) => {
+                        error!("SIGHUP: the reload state is poisoned; restart to change the config")
+                    }
                 }
             }
             Some(libc::SIGUSR1) if has_failover => {

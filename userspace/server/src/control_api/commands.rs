@@ -97,6 +97,10 @@ impl Sources {
                 format!("Configuration reloaded: {text}"),
                 None,
             ),
+            Err(
+                e @ (crate::reload::Refused::Unreachable(_)
+                | crate::reload::Refused::Unconfirmed(_)),
+            ) => Response::error(format!("Configuration partly reloaded: {e}")),
             Err(e) => Response::error(format!("Configuration not reloaded: {e}")),
         }
     }

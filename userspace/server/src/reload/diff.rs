@@ -1,17 +1,21 @@
 //! What a reload may change live, and what needs a restart.
 //!
-//! Live: everything the engine's [`Policy`] holds (subnets, address pools, prefix-delegation
-//! pools, reservations, options, lifetimes, rapid-commit, decline-hold): the workers swap their
+//! Live: what the engine's [`Policy`] holds (options, lifetimes, rapid-commit, decline-hold, a
+//! subnet's prefix and interface; and the resource layout, below): the workers swap their
 //! engine and re-slice their shards. A restart: what start-up alone sets up (the store, the
 //! worker count and shard layout, sockets and interfaces, the server DUID, the datapath, the
 //! metrics listener, the control socket) and the whole `[failover]` table (relationships,
 //! partner, TLS, MCLT: the control thread and its partner sessions are built from it once).
 //!
-//! On a server with `[failover]`, two policy changes need a restart as well: adding or removing
-//! subnets (a relationship's subnets are fixed when the control thread starts, RFC 8156 §5.1),
-//! and changing prefix-delegation pools (the FREE-BACKUP records that split delegable prefixes
-//! between the partners are kept by pool index, RFC 8156 §4.2.2). Address pools may change:
-//! their halves go by the address's last bit (§4.2.1), which no pool layout changes.
+//! Changes to the resource layout — subnets added or removed, address pools, prefix-delegation
+//! pools, reservations — are live only on a standalone server with one worker. Each worker
+//! allocates from the indexes of a pool that are its own (`index % workers`), so a pool that
+//! moves or grows moves indexes, and the addresses already bound at them, to another worker,
+//! which does not know they are bound; a reservation added or ended has the same problem
+//! across workers. Until workers exchange what they hold during a reload, such changes need a
+//! restart, where the store places every lease by the new layout. On a failover server they
+//! also touch the relationship's subnets (fixed when the control thread starts, RFC 8156
+//! §5.1), the FREE-BACKUP split of delegable prefixes (§4.2.2) and an open PARTNER-DOWN half.
 
 use std::collections::BTreeMap;
 
@@ -44,16 +48,26 @@ pub(crate) fn restart_needed(old: &Config, new: &Config) -> Vec<String> {
     differs("metrics", old.metrics != new.metrics);
     differs("control", old.control != new.control);
     differs("failover", old.failover != new.failover);
-    if old.failover.is_some() && new.failover.is_some() {
+    let one_worker_standalone =
+        new.server.workers.map(|n| n.get()) == Some(1) && new.failover.is_none();
+    if !one_worker_standalone {
         // The DUID is the same on both sides and irrelevant here.
         let (old_p, new_p) = (old.policy(Vec::new()), new.policy(Vec::new()));
         let (a, b) = (by_id(&old_p), by_id(&new_p));
+        let why = "(live only with one worker and no failover)";
         if a.keys().ne(b.keys()) {
-            out.push("subnet ids (on a failover server)".to_owned());
+            out.push(format!("subnets added or removed {why}"));
         }
         for (id, s) in &a {
-            if b.get(id).is_some_and(|n| n.pd_pools != s.pd_pools) {
-                out.push(format!("subnet {id} pd-pools (on a failover server)"));
+            let Some(n) = b.get(id) else { continue };
+            for (key, changed) in [
+                ("pools", n.ranges != s.ranges),
+                ("pd-pools", n.pd_pools != s.pd_pools),
+                ("reservations", n.reservations != s.reservations),
+            ] {
+                if changed {
+                    out.push(format!("subnet {id} {key} {why}"));
+                }
             }
         }
     }

@@ -15,7 +15,7 @@ use crate::worker::reconfigure::{Done, Request};
 const CONFIG: &str = r#"
 [server]
 interfaces = ["eth0"]
-workers = 2
+workers = 1
 
 [storage]
 path = "/tmp/tandem-reload-unit"
@@ -113,11 +113,18 @@ fn a_restart_only_change_is_refused_as_a_whole() {
     let w = workers(2);
     let (mut r, path, _, _) = reloader(dir.path(), &w);
     let both = CONFIG
-        .replace("workers = 2", "workers = 4")
+        .replace("workers = 1", "workers = 4")
         .replace("::1ff\"]", "::2ff\"]");
     std::fs::write(&path, both).unwrap();
     let err = r.reload("test").unwrap_err();
-    assert_eq!(err, Refused::RestartNeeded(vec!["server.workers".into()]));
+    // With four workers the pool change needs a restart too.
+    assert_eq!(
+        err,
+        Refused::RestartNeeded(vec![
+            "server.workers".into(),
+            "subnet 1 pools (live only with one worker and no failover)".into()
+        ])
+    );
     assert!(err
         .to_string()
         .starts_with("restart needed: server.workers"));

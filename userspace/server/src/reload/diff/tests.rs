@@ -64,7 +64,15 @@ fn pools_lifetimes_options_and_reservations_change_live() {
     );
     let grown = edit(&grown, "valid = 4000", "valid = 5000");
     let grown = edit(&grown, r#"["2001:db8:1::53"]"#, r#"["2001:db8:1::54"]"#);
-    assert!(restart_needed(&config(BASE), &config(&grown)).is_empty());
+    // With two workers a pool change moves bound addresses between them: a restart.
+    assert_eq!(
+        restart_needed(&config(BASE), &config(&grown)),
+        ["subnet 1 pools (live only with one worker and no failover)"]
+    );
+    // With one worker, standalone, it is live.
+    let one = edit(BASE, "workers = 2", "workers = 1");
+    let grown = edit(&grown, "workers = 2", "workers = 1");
+    assert!(restart_needed(&config(&one), &config(&grown)).is_empty());
     // Global options and lifetimes are merged into each subnet.
     assert_eq!(
         live(BASE, &grown),
@@ -74,6 +82,13 @@ fn pools_lifetimes_options_and_reservations_change_live() {
         "{BASE}[[subnet.reservation]]\nduid = \"00:01:02\"\naddresses = [\"2001:db8:1::5\"]\n"
     );
     assert_eq!(live(BASE, &reserved), ["subnet 1: reservations"]);
+    assert_eq!(
+        restart_needed(&config(BASE), &config(&reserved)),
+        ["subnet 1 reservations (live only with one worker and no failover)"]
+    );
+    // Lifetimes and options alone are live with any number of workers.
+    let lifetimes = edit(BASE, "valid = 4000", "valid = 5000");
+    assert!(restart_needed(&config(BASE), &config(&lifetimes)).is_empty());
 }
 
 #[test]
@@ -81,7 +96,10 @@ fn subnets_added_and_removed_are_named() {
     let two = format!(
         "{BASE}\n[[subnet]]\nid = 2\nprefix = \"2001:db8:2::/64\"\npools = [\"2001:db8:2::10-2001:db8:2::20\"]\n"
     );
-    assert!(restart_needed(&config(BASE), &config(&two)).is_empty());
+    assert_eq!(
+        restart_needed(&config(BASE), &config(&two)),
+        ["subnets added or removed (live only with one worker and no failover)"]
+    );
     assert_eq!(live(BASE, &two), ["subnet 2 added"]);
     assert_eq!(live(&two, BASE), ["subnet 2 removed"]);
     let hold = edit(BASE, "workers = 2", "workers = 2\ndecline-hold = 60");
@@ -115,19 +133,24 @@ fn failover_changes_need_a_restart() {
     assert_eq!(restart_needed(&config(BASE), &config(&fo)), ["failover"]);
     let mclt = edit(&fo, "mclt = 60", "mclt = 90");
     assert_eq!(restart_needed(&config(&fo), &config(&mclt)), ["failover"]);
-    // Address pools and lifetimes may change on a failover server...
+    // Lifetimes may change on a failover server...
+    let lifetimes = edit(&fo, "valid = 4000", "valid = 5000");
+    assert!(restart_needed(&config(&fo), &config(&lifetimes)).is_empty());
+    // ...pools may not, even with one worker.
+    let one = edit(&fo, "workers = 2", "workers = 1");
     let pools = edit(
-        &fo,
+        &one,
         "2001:db8:1::1000-2001:db8:1::ffff",
         "2001:db8:1::1000-2001:db8:1::1:ffff",
     );
-    let pools = edit(&pools, "valid = 4000", "valid = 5000");
-    assert!(restart_needed(&config(&fo), &config(&pools)).is_empty());
-    // ...prefix pools and the subnet list may not.
+    assert_eq!(
+        restart_needed(&config(&one), &config(&pools)),
+        ["subnet 1 pools (live only with one worker and no failover)"]
+    );
     let pd = edit(&fo, "delegated-length = 56", "delegated-length = 60");
     assert_eq!(
         restart_needed(&config(&fo), &config(&pd)),
-        ["subnet 1 pd-pools (on a failover server)"]
+        ["subnet 1 pd-pools (live only with one worker and no failover)"]
     );
     let two = format!(
         "{BASE}\n[[subnet]]\nid = 2\nprefix = \"2001:db8:2::/64\"\npools = [\"2001:db8:2::10-2001:db8:2::20\"]\n{FAILOVER}"
@@ -135,6 +158,9 @@ fn failover_changes_need_a_restart() {
     // The only relationship covers every subnet when it names none: it changes too.
     assert_eq!(
         restart_needed(&config(&fo), &config(&two)),
-        ["failover", "subnet ids (on a failover server)"]
+        [
+            "failover",
+            "subnets added or removed (live only with one worker and no failover)"
+        ]
     );
 }
