@@ -56,6 +56,10 @@ pub struct Client {
     pub server: ServerSlot,
     /// Whether the client holds the leases below (a Reply to Request/Rapid Commit granted them).
     pub bound: bool,
+    /// Whether the client's last Solicit got the Advertise it took: a further Advertise for
+    /// that Solicit is another server's (two servers on the link, or a failover pair whose
+    /// partners both answer; RFC 8415 §18.2.1) and is ignored.
+    pub advertised: bool,
     /// The address advertised or leased (IA_NA), if any.
     pub addr: Option<Ipv6Addr>,
     /// The prefix advertised or delegated (IA_PD), if any.
@@ -70,6 +74,7 @@ impl Client {
         sent_ns: 0,
         server: NO_SERVER,
         bound: false,
+        advertised: false,
         addr: None,
         prefix: None,
     };

@@ -304,6 +304,12 @@ fn print_step(r: &StepReport) {
         r.busy_skips,
         r.send_errors
     );
+    if r.extra_advertise > 0 {
+        println!(
+            "  {} further Advertises ignored (a second server answered too)",
+            r.extra_advertise
+        );
+    }
     for (name, k) in &r.kinds {
         println!(
             "  {name:<28} sent {:>9} recv {:>9} lost {:>7}  p50 {:>9.1} µs  p99 {:>9.1} µs  p99.9 {:>9.1} µs  max {:>9.1} µs",
@@ -315,8 +321,8 @@ fn print_step(r: &StepReport) {
     }
     for s in &r.servers {
         println!(
-            "  server {}: {} advertise, {} reply",
-            s.server_id, s.counts.advertise, s.counts.reply
+            "  server {}: {} advertise, {} reply, won {} transactions",
+            s.server_id, s.counts.advertise, s.counts.reply, s.counts.won
         );
     }
 }

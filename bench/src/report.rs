@@ -48,7 +48,8 @@ pub struct StepReport {
     pub kinds: BTreeMap<&'static str, KindReport>,
     /// Answers after their transaction was over.
     pub late: u64,
-    /// Second Advertises (the other server of a pair).
+    /// Further Advertises for a Solicit already answered (the other server of a failover
+    /// pair), ignored: not errors, not answers.
     pub extra_advertise: u64,
     /// Answers matching no transaction.
     pub unexpected: u64,
@@ -64,7 +65,7 @@ pub struct StepReport {
     pub bound_clients: u64,
     /// Status codes seen, by name.
     pub status_codes: BTreeMap<String, u64>,
-    /// Answers by server.
+    /// Answers by server, with the transactions each won.
     pub servers: Vec<ServerReport>,
 }
 

@@ -67,7 +67,8 @@ pub struct Counters {
     pub lost: [u64; 5],
     /// Answers to a transaction that was already over (timed out, or an earlier generation).
     pub late: u64,
-    /// A second Advertise for a Solicit already answered (the other server of a pair).
+    /// Further Advertises for a Solicit whose first Advertise the client took (the other server
+    /// of a failover pair): ignored, neither an error nor a second answer to the transaction.
     pub extra_advertise: u64,
     /// Answers of a type the transaction does not expect, or for no client of ours.
     pub unexpected: u64,
@@ -222,6 +223,9 @@ pub struct ServerCounts {
     pub advertise: u64,
     /// Reply messages.
     pub reply: u64,
+    /// Transactions this server won: its Advertise was the first, so the Request went to it
+    /// (RFC 8415 §18.2.1: the client picks one Advertise and requests from its server).
+    pub won: u64,
 }
 
 /// Most servers one table tracks; answers from more are counted in the last slot.
@@ -258,6 +262,13 @@ impl ServerTable {
         }
     }
 
+    /// Counts one transaction the server in `slot` won (the Request goes to it).
+    pub fn win(&mut self, slot: u8) {
+        if let Some((_, c)) = self.servers.get_mut(usize::from(slot)) {
+            c.won += 1;
+        }
+    }
+
     /// Zeroes every count, keeping the slots (clients refer to servers by slot).
     pub fn reset_counts(&mut self) {
         for (_, c) in &mut self.servers {
@@ -272,6 +283,7 @@ impl ServerTable {
             if let Some((_, mine)) = self.servers.get_mut(s) {
                 mine.advertise += c.advertise;
                 mine.reply += c.reply;
+                mine.won += c.won;
             }
         }
     }
@@ -346,6 +358,8 @@ mod tests {
         let t2 = b.slot(b"two");
         b.count(t2, false);
         b.count(t2, true);
+        b.win(t2);
+        b.win(7);
         a.merge(&b);
         let e = a.entries();
         assert_eq!(e[0].0, "6f6e65");
@@ -353,9 +367,11 @@ mod tests {
             e[1].1,
             ServerCounts {
                 advertise: 1,
-                reply: 2
+                reply: 2,
+                won: 1
             }
         );
+        assert_eq!(e[0].1.won, 0);
         assert_eq!(a.duid(1), Some(&b"two"[..]));
         for i in 0..20u8 {
             assert!(usize::from(a.slot(&[i])) < SERVERS_MAX);

@@ -10,7 +10,7 @@ use std::time::Instant;
 use tandem_wire::{MessageType, StatusCode};
 
 use crate::answers::{self, Answer};
-use crate::client::{ClientTable, Phase, NO_SERVER};
+use crate::client::{ClientTable, Phase};
 use crate::messages::{self, ClientMessage, IaSel, RelayHeader};
 use crate::net::{self, RecvBatch, SendBatch, Socket, BATCH};
 use crate::pacing::{gather, TokenBucket};
@@ -258,6 +258,11 @@ impl Core {
             return;
         };
         c.generation = c.generation.wrapping_add(1);
+        // A new transaction (anything but the Request that follows an Advertise) ends the
+        // Solicit a further Advertise could belong to.
+        if phase != Phase::Requesting {
+            c.advertised = false;
+        }
         let msg_type = match phase {
             Phase::Soliciting | Phase::RapidSoliciting | Phase::Idle => MessageType::Solicit,
             Phase::Requesting => MessageType::Request,
@@ -329,15 +334,12 @@ impl Core {
         let Some(c) = self.table.get(slot).copied() else {
             return;
         };
+        if a.msg_type == MessageType::Advertise && second_advertise(&plan.xids, &c, a.xid) {
+            self.counters.extra_advertise += 1;
+            return;
+        }
         if c.phase == Phase::Idle || !plan.xids.same_generation(a.xid, c.generation) {
-            let previous = plan
-                .xids
-                .same_generation(a.xid, c.generation.wrapping_sub(1));
-            if a.msg_type == MessageType::Advertise && previous && c.phase == Phase::Requesting {
-                self.counters.extra_advertise += 1;
-            } else {
-                self.counters.late += 1;
-            }
+            self.counters.late += 1;
             return;
         }
         let kind = match (c.phase, a.msg_type) {
@@ -367,10 +369,14 @@ impl Core {
         cm.phase = Phase::Idle;
         match kind {
             Kind::SolicitAdvertise => {
-                if complete && server.is_some() {
+                // The first Advertise is taken (RFC 8415 §18.2.1 lets a client request from
+                // the first acceptable one); any other server's for this Solicit is ignored.
+                cm.advertised = true;
+                if let (true, Some(s)) = (complete, server) {
                     cm.addr = a.addr;
                     cm.prefix = a.prefix;
-                    cm.server = server.unwrap_or(NO_SERVER);
+                    cm.server = s;
+                    self.servers.win(s);
                     self.send_msg(sock, plan, slot, Phase::Requesting, now);
                 }
             }
@@ -415,6 +421,16 @@ impl Core {
     }
 }
 
+/// Whether an Advertise with `xid` is a further one for client `c`'s last Solicit, whose first
+/// Advertise the client already took: that Solicit's generation is the client's current one
+/// (no Request followed) or the one before (the Request took the next). An Advertise never
+/// answers a Request, so accepting both cannot swallow an answer to the current transaction.
+fn second_advertise(xids: &XidMap, c: &crate::client::Client, xid: tandem_wire::Xid) -> bool {
+    c.advertised
+        && (xids.same_generation(xid, c.generation)
+            || xids.same_generation(xid, c.generation.wrapping_sub(1)))
+}
+
 fn take_leases(c: &mut crate::client::Client, a: &Answer<'_>, server: Option<u8>) {
     c.bound = true;
     c.addr = a.addr.or(c.addr);
@@ -444,3 +460,7 @@ mod tests {
         assert_eq!(one.link(99), r.base);
     }
 }
+
+#[cfg(test)]
+#[path = "worker_pair_tests.rs"]
+mod pair_tests;

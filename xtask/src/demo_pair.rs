@@ -22,7 +22,7 @@ use tandem_lab::certs::write_lab_pair;
 use tandem_lab::pair::Pair;
 use tandem_lab::{
     wait_for, Dhclient, DhclientMode, FailoverRole, LabTls, Lifetimes, Perfdhcp, PerfdhcpReport,
-    Subject, CLIENT_IF,
+    ServerParams, Subject, CLIENT_IF,
 };
 
 use crate::interrupt;
@@ -59,31 +59,18 @@ pub(crate) fn run(root: &Path, clients: u32, keep: bool) -> anyhow::Result<()> {
     };
 
     let lab = Pair::new().context("building the failover-pair lab")?;
-    let certs = write_lab_pair(&dir.join("tls"))?;
     let mut params = lab.server_params();
     params.lifetimes = Lifetimes::FAILOVER_SHORT;
     params.pd_lifetimes = Lifetimes::FAILOVER_SHORT;
     params.workers = 2;
-    let start = |role: FailoverRole| -> anyhow::Result<Subject> {
-        let fo = lab.failover_params(role, LabTls::from_certs(&certs, role));
-        let sub = dir.join(role.as_str());
-        std::fs::create_dir_all(&sub)?;
-        let ns = match role {
-            FailoverRole::Primary => lab.primary(),
-            _ => lab.secondary(),
-        };
-        Subject::start_failover(ns, &params, &fo, &sub, &tandemd)
-    };
-    let mut primary = start(FailoverRole::Primary)?;
-    let secondary = start(FailoverRole::Secondary)?;
+    let (mut primary, secondary) = start_pair(&lab, &params, &dir, &tandemd)?;
     step(format!(
         "primary in {} and secondary in {}: mutual TLS on the partner link fd00:647::/64, \
          MCLT 30 s, lifetimes valid 40 s / T1 10 s / T2 16 s",
         lab.primary().name(),
         lab.secondary().name()
     ));
-    primary.wait_failover_state("NORMAL", Duration::from_secs(60))?;
-    secondary.wait_failover_state("NORMAL", Duration::from_secs(60))?;
+    wait_normal(&primary, &secondary)?;
     step("both servers in NORMAL".into());
     interrupt::check()?;
 
@@ -215,6 +202,39 @@ pub(crate) fn run(root: &Path, clients: u32, keep: bool) -> anyhow::Result<()> {
     if rebound_addr != Some(real_addr) || twice > 0 {
         bail!("the failover pair did not keep its promises (see above)");
     }
+    Ok(())
+}
+
+/// Starts the pair in `lab` with mutual TLS: writes the lab certificates into `dir/tls`, then
+/// the primary and the secondary, each with `params` and its own directory `dir/<role>`.
+/// Returns once both wrote `tandemd.ready` (not yet in NORMAL: see [`wait_normal`]). Shared
+/// with `cargo xtask bench`'s pair row.
+pub(crate) fn start_pair(
+    lab: &Pair,
+    params: &ServerParams,
+    dir: &Path,
+    tandemd: &Path,
+) -> anyhow::Result<(Subject, Subject)> {
+    let certs = write_lab_pair(&dir.join("tls"))?;
+    let start = |role: FailoverRole| -> anyhow::Result<Subject> {
+        let fo = lab.failover_params(role, LabTls::from_certs(&certs, role));
+        let sub = dir.join(role.as_str());
+        std::fs::create_dir_all(&sub)?;
+        let ns = match role {
+            FailoverRole::Primary => lab.primary(),
+            _ => lab.secondary(),
+        };
+        Subject::start_failover(ns, params, &fo, &sub, tandemd)
+    };
+    let primary = start(FailoverRole::Primary)?;
+    let secondary = start(FailoverRole::Secondary)?;
+    Ok((primary, secondary))
+}
+
+/// Waits (up to a minute each) until both partners report NORMAL [RFC 8156 §8.2].
+pub(crate) fn wait_normal(primary: &Subject, secondary: &Subject) -> anyhow::Result<()> {
+    primary.wait_failover_state("NORMAL", Duration::from_secs(60))?;
+    secondary.wait_failover_state("NORMAL", Duration::from_secs(60))?;
     Ok(())
 }
 

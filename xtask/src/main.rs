@@ -7,9 +7,10 @@
 //! - `build-ebpf`: build the eBPF object (`ebpf/xdp`) and print its path.
 //! - `bench-engine`: the engine's instructions per exchange (callgrind).
 //! - `clean`: remove what an interrupted run left behind (lab namespaces, scratch dirs).
-//! - `bench`: tandemd (durable and os-buffer, on XDP) and Kea under tandem-bench and perfdhcp:
-//!   maximum rate, CPU per exchange, p99 latency, the engine's instruction count and the
-//!   targets of issue 4, into `bench/RESULTS.md`.
+//! - `bench`: tandemd (durable and os-buffer, on XDP), a tandemd failover pair and Kea under
+//!   tandem-bench and perfdhcp: maximum rate, CPU per exchange, p99 latency, memory per lease,
+//!   restart time, the engine's instruction count and the targets of issue 4, into
+//!   `bench/RESULTS.md`.
 //! - `compare`: tandemd against Kea, CPU time per 4-message exchange, into `bench/RESULTS.md`.
 //! - `sim`: the deterministic failover-pair simulator over many seeds, or a replay of one.
 //!
@@ -100,14 +101,15 @@ enum Command {
         /// Seconds of each fixed-rate run (default 10, 3 with --quick).
         #[arg(long)]
         seconds: Option<u32>,
-        /// Servers to measure (Kea always runs first: half its maximum is the fixed rate).
+        /// Servers to measure (Kea always runs first: half its maximum is the fixed rate;
+        /// `pair`, a tandemd failover pair, last).
         #[arg(
             long,
             value_enum,
             value_delimiter = ',',
-            default_value = "kea,tandem-durable,tandem-os-buffer"
+            default_value = "kea,tandem-durable,tandem-os-buffer,pair"
         )]
-        servers: Vec<compare::Server>,
+        servers: Vec<bench::BenchServer>,
     },
     /// Measure tandemd and Kea under the same perfdhcp load; write bench/RESULTS.md.
     Compare {

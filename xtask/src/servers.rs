@@ -19,13 +19,35 @@ pub(crate) fn build_tandemd(root: &Path) -> anyhow::Result<PathBuf> {
 /// (in the target directory cargo uses, `CARGO_TARGET_DIR` included).
 pub(crate) fn build_release_bin(root: &Path, package: &str, bin: &str) -> anyhow::Result<PathBuf> {
     run_streamed(cmd("cargo", ["build", "--release", "-p", package]).current_dir(root))?;
+    built(root, &Path::new("release").join(bin))
+}
+
+/// Builds example `example` of workspace package `package` in release mode and returns the
+/// path of its binary.
+pub(crate) fn build_release_example(
+    root: &Path,
+    package: &str,
+    example: &str,
+) -> anyhow::Result<PathBuf> {
+    run_streamed(
+        cmd(
+            "cargo",
+            ["build", "--release", "-p", package, "--example", example],
+        )
+        .current_dir(root),
+    )?;
+    built(root, &Path::new("release/examples").join(example))
+}
+
+/// `relative` under the target directory cargo uses, which must exist.
+fn built(root: &Path, relative: &Path) -> anyhow::Result<PathBuf> {
     let metadata =
         output(cmd("cargo", ["metadata", "--format-version", "1", "--no-deps"]).current_dir(root))?;
     let v: Value = serde_json::from_str(&metadata).context("cargo metadata output")?;
     let Some(target) = v["target_directory"].as_str() else {
         bail!("cargo metadata has no target_directory");
     };
-    let bin = Path::new(target).join("release").join(bin);
+    let bin = Path::new(target).join(relative);
     if !bin.is_file() {
         bail!("{} missing after the build", bin.display());
     }
