@@ -46,6 +46,9 @@ pub struct Reply {
     /// nor is a Reply to an Information-request (§18.3.6) or a UseMulticast status (§18.4).
     /// A reply that commits nothing and recorded no change need not wait for the journal.
     pub commits: bool,
+    /// The client-level message written: Advertise or Reply, whatever Relay-reply layers
+    /// wrap it (counters need not parse the reply again).
+    pub msg_type: MessageType,
 }
 
 /// The DHCPv6 server core, built once from a [`Policy`]; immutable while serving, cloned into
@@ -250,6 +253,7 @@ impl Engine {
             len,
             dst: destination(rx, &chain),
             commits: plan.msg_type == MessageType::Reply && !plan.information && !unicast,
+            msg_type: plan.msg_type,
         })
     }
 

@@ -9,7 +9,7 @@ use std::sync::Arc;
 use serde::Serialize;
 use tandem_engine::DropReason;
 use tandem_lease::Shard;
-use tandem_wire::{unwrap_relays, MessageType, RelayMessage, MAX_RELAY_DEPTH};
+use tandem_wire::{unwrap_relays, MessageType};
 
 /// Drops the server itself decides, beside the engine's [`DropReason`]s.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -145,23 +145,6 @@ fn rx_op(packet: &[u8]) -> usize {
     }
 }
 
-/// The [`TX_OPS`] slot of a reply the engine wrote: the message inside any Relay-reply
-/// layers [RFC 8415 §19.3]; `None` for anything else.
-fn tx_op(reply: &[u8]) -> Option<usize> {
-    let mut current = reply;
-    for _ in 0..=MAX_RELAY_DEPTH {
-        match MessageType::from(*current.first()?) {
-            MessageType::Advertise => return Some(0),
-            MessageType::Reply => return Some(1),
-            MessageType::RelayRepl => {
-                current = RelayMessage::new_checked(current).ok()?.relay_msg()?
-            }
-            _ => return None,
-        }
-    }
-    None
-}
-
 /// The bucket slot of `value` among `bounds` (the last slot: above every bound).
 fn bucket(bounds: &[u64], value: u64) -> usize {
     bounds.partition_point(|b| *b < value)
@@ -265,9 +248,11 @@ impl Local {
     }
 
     /// The engine wrote this reply.
-    pub(crate) fn count_reply(&mut self, reply: &[u8]) {
-        if let Some(op) = tx_op(reply) {
-            self.tx_ops[op] += 1;
+    pub(crate) fn count_reply(&mut self, msg_type: MessageType) {
+        match msg_type {
+            MessageType::Advertise => self.tx_ops[0] += 1,
+            MessageType::Reply => self.tx_ops[1] += 1,
+            _ => {}
         }
     }
 
@@ -585,15 +570,6 @@ mod tests {
 
     use super::*;
 
-    fn relay_repl(inner: &[u8]) -> Vec<u8> {
-        let mut out = vec![MessageType::RelayRepl.into(), 0];
-        out.extend_from_slice(&[0; 32]);
-        out.extend_from_slice(&9u16.to_be_bytes());
-        out.extend_from_slice(&(inner.len() as u16).to_be_bytes());
-        out.extend_from_slice(inner);
-        out
-    }
-
     #[test]
     fn requests_count_the_client_message_inside_relays() {
         let mut l = Local::new();
@@ -637,15 +613,12 @@ mod tests {
     }
 
     #[test]
-    fn replies_count_advertise_and_reply_inside_relay_replies() {
+    fn replies_count_advertise_and_reply() {
         let mut l = Local::new();
-        let advertise = [2u8, 1, 2, 3];
-        let reply = [7u8, 1, 2, 3];
-        l.count_reply(&advertise);
-        l.count_reply(&relay_repl(&relay_repl(&reply)));
-        l.count_reply(&relay_repl(&advertise));
-        l.count_reply(&[13, 0]);
-        l.count_reply(&[]);
+        l.count_reply(MessageType::Advertise);
+        l.count_reply(MessageType::Reply);
+        l.count_reply(MessageType::Advertise);
+        l.count_reply(MessageType::RelayRepl);
         assert_eq!(l.tx_ops, [2, 1]);
     }
 

@@ -479,7 +479,7 @@ impl Ctx {
         let changed = self.record_changes();
         match outcome {
             Ok(reply) => {
-                self.stats.count_reply(&self.out[..reply.len]);
+                self.stats.count_reply(reply.msg_type);
                 let slot = self.send_slot();
                 self.sends[slot].prepare(&self.out[..reply.len], reply.dst);
                 if !reply.commits && !changed {

@@ -3,7 +3,7 @@
 
 use tandem_engine::RxMeta;
 use tandem_lease::{LeaseChange, LeaseKind, LeaseState, Resource};
-use tandem_wire::StatusCode;
+use tandem_wire::{MessageType, StatusCode};
 
 use crate::common::*;
 
@@ -166,6 +166,7 @@ fn only_replies_that_tell_of_bindings_commit() {
         .ia_na(1, &[]);
     let (reply, adv) = h.rx(multicast, &sol.build()).unwrap();
     assert_eq!((adv.msg_type, reply.commits), (ADVERTISE, false));
+    assert_eq!(reply.msg_type, MessageType::Advertise);
     let offered = adv.na(1).leases[0].addr;
 
     let req = Msg::new(REQUEST, 2)
@@ -213,4 +214,6 @@ fn only_replies_that_tell_of_bindings_commit() {
     );
     let (reply, rep) = h.relayed(&relayed).unwrap();
     assert_eq!((rep.msg_type, reply.commits), (REPLY, true), "Rapid Commit");
+    // The reply's own type, under its Relay-reply, for the counters.
+    assert_eq!(reply.msg_type, MessageType::Reply);
 }
