@@ -4,6 +4,7 @@
 //! worker thread per shard, and then waits for signals, writing `stats.json` once a second and
 //! serving `/metrics` when `[metrics] listen` is set.
 
+mod civil;
 mod control_api;
 mod datagram;
 mod datapath;

@@ -416,20 +416,10 @@ fn duration(s: u64) -> String {
     }
 }
 
-/// Unix seconds as `YYYY-MM-DD hh:mm:ss UTC` (the proleptic Gregorian calendar, from the days
-/// since 1970-01-01 by Howard Hinnant's `civil_from_days`).
+/// Unix seconds as `YYYY-MM-DD hh:mm:ss UTC`.
 fn utc(t: u64) -> String {
-    let days = t / 86_400;
     let secs = t % 86_400;
-    let z = days + 719_468;
-    let era = z / 146_097;
-    let doe = z % 146_097;
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let day = doy - (153 * mp + 2) / 5 + 1;
-    let month = if mp < 10 { mp + 3 } else { mp - 9 };
-    let year = yoe + era * 400 + u64::from(month <= 2);
+    let (year, month, day) = crate::civil::civil_from_days(t / 86_400);
     format!(
         "{year:04}-{month:02}-{day:02} {:02}:{:02}:{:02} UTC",
         secs / 3600,
