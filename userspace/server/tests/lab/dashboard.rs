@@ -255,8 +255,8 @@ fn scrape(ns: &Netns, addr: SocketAddr) -> String {
     text
 }
 
-/// A failover pair with the metrics listener on each partner address and XDP (generic) on
-/// the client link. Fields drop in order: the servers stop before their namespaces go.
+/// A failover pair with the metrics listener on each partner address and `datapath` on the
+/// client link. Fields drop in order: the servers stop before their namespaces go.
 pub(crate) struct MeteredPair {
     pub(crate) primary: Subject,
     pub(crate) secondary: Subject,
@@ -265,19 +265,23 @@ pub(crate) struct MeteredPair {
     pub(crate) lab: Pair,
 }
 
+/// The datapath of the dashboard's pair: XDP in generic mode, so its counters exist.
+fn xdp_generic() -> LabDatapath {
+    LabDatapath::Xdp {
+        object: crate::xdp_steering::object(),
+        generic: true,
+    }
+}
+
 impl MeteredPair {
-    pub(crate) fn start(dir: &Path) -> Self {
+    pub(crate) fn start(dir: &Path, datapath: LabDatapath) -> Self {
         tandem_lab::preflight().expect("lab preflight");
         let lab = Pair::new().unwrap();
         let start = |role: FailoverRole, ns: &Netns| {
             let mut params = lab.server_params();
             params.lifetimes = Lifetimes::FAILOVER_SHORT;
             params.pd_lifetimes = Lifetimes::FAILOVER_SHORT;
-            params.workers = 2;
-            params.datapath = LabDatapath::Xdp {
-                object: crate::xdp_steering::object(),
-                generic: true,
-            };
+            params.datapath = datapath.clone();
             let addr = match role {
                 FailoverRole::Primary => PRIMARY_FO_ADDR,
                 _ => SECONDARY_FO_ADDR,
@@ -309,7 +313,7 @@ impl MeteredPair {
 #[ignore = "lab: needs root and the Debian packages; run by cargo xtask test"]
 fn dashboard_queries_only_metrics_a_real_scrape_has() {
     let dir = TestDir::new("dashboard");
-    let run = MeteredPair::start(dir.path());
+    let run = MeteredPair::start(dir.path(), xdp_generic());
     let mut p = Perfdhcp::new(CLIENT_IF, 200, 400, 400);
     p.address_and_prefix = true;
     let report = p.run(&run.lab.clients, dir.path(), "perfdhcp").unwrap();
@@ -493,7 +497,7 @@ fn strip_tags(s: &str) -> String {
 fn status_page_renders_in_chromium_on_a_failover_pair_under_load() {
     let dir = TestDir::new("status-page");
     let had_chromium_home = chromium_in_home();
-    let run = MeteredPair::start(dir.path());
+    let run = MeteredPair::start(dir.path(), xdp_generic());
     let url = format!("http://{}/", run.primary_metrics);
     let tmp = dir.path().join("chromium");
     let mut p = Perfdhcp::new(CLIENT_IF, 200, 1_500, 1_500);

@@ -8,13 +8,10 @@ use std::collections::BTreeMap;
 use std::net::SocketAddr;
 use std::time::Duration;
 
-use tandem_lab::pair::{Pair, PRIMARY_FO_ADDR, SECONDARY_FO_ADDR};
-use tandem_lab::{
-    FailoverRole, LabTls, Lifetimes, Netns, Perfdhcp, Subject, SubjectKind, CLIENT_IF,
-};
+use tandem_lab::{LabDatapath, Netns, Perfdhcp, Subject, SubjectKind, CLIENT_IF};
 
 use crate::common::{log_tail, subject_kind, tandemd, TestDir};
-use crate::failover_pair::wait_state;
+use crate::dashboard::MeteredPair;
 
 const CLIENTS: u32 = 2_000;
 const RATE: u32 = 500;
@@ -219,32 +216,12 @@ fn metrics_move_with_perfdhcp_traffic() {
 #[ignore = "lab: needs root and the Debian packages; run by cargo xtask test"]
 fn metrics_show_a_failover_pair_normal() {
     let dir = TestDir::new("metrics-pair");
-    tandem_lab::preflight().expect("lab preflight");
-    let lab = Pair::new().unwrap();
-    let start = |role: FailoverRole, ns: &Netns| {
-        let mut params = lab.server_params();
-        params.lifetimes = Lifetimes::FAILOVER_SHORT;
-        params.pd_lifetimes = Lifetimes::FAILOVER_SHORT;
-        let addr = match role {
-            FailoverRole::Primary => PRIMARY_FO_ADDR,
-            _ => SECONDARY_FO_ADDR,
-        };
-        let addr = SocketAddr::new(addr.into(), PORT);
-        params.metrics = Some(addr);
-        let fo = lab.failover_params(role, LabTls::None);
-        let sub = dir.path().join(role.as_str());
-        std::fs::create_dir_all(&sub).unwrap();
-        let s = Subject::start_failover(ns, &params, &fo, &sub, tandemd())
-            .unwrap_or_else(|e| panic!("start {}: {e:#}", role.as_str()));
-        (s, addr)
-    };
-    let (primary, p_addr) = start(FailoverRole::Primary, lab.primary());
-    let (secondary, s_addr) = start(FailoverRole::Secondary, lab.secondary());
-    wait_state(&primary, "NORMAL", Duration::from_secs(30));
-    wait_state(&secondary, "NORMAL", Duration::from_secs(30));
+    let run = MeteredPair::start(dir.path(), LabDatapath::Socket);
+    let (lab, primary, secondary) = (&run.lab, &run.primary, &run.secondary);
+    let (p_addr, s_addr) = (run.primary_metrics, run.secondary_metrics);
     for (s, ns, addr, role) in [
-        (&primary, lab.primary(), p_addr, "primary"),
-        (&secondary, lab.secondary(), s_addr, "secondary"),
+        (primary, lab.primary(), p_addr, "primary"),
+        (secondary, lab.secondary(), s_addr, "secondary"),
     ] {
         let m = Metrics::scrape(ns, addr);
         let on: Vec<_> =
