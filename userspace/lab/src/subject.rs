@@ -96,6 +96,9 @@ pub struct Subject {
     /// A program and arguments tandemd runs under (e.g. `setpriv` to drop privileges).
     wrapper: Vec<String>,
     process: Option<Process>,
+    /// The stderr file of the latest run, kept after the process is stopped so that a failure
+    /// message can still show what it logged on the way out.
+    last_log: Option<PathBuf>,
     starts: u32,
 }
 
@@ -142,6 +145,7 @@ impl Subject {
             tandemd: tandemd.map(Path::to_path_buf),
             wrapper: Vec::new(),
             process: None,
+            last_log: None,
             starts: 0,
         };
         s.launch(ns)?;
@@ -172,6 +176,7 @@ impl Subject {
             tandemd: Some(tandemd.to_path_buf()),
             wrapper: wrapper.iter().map(|w| (*w).to_owned()).collect(),
             process: None,
+            last_log: None,
             starts: 0,
         };
         s.launch(ns)?;
@@ -226,6 +231,7 @@ impl Subject {
             config: config.to_owned(),
             tandemd: Some(tandemd.to_path_buf()),
             process: None,
+            last_log: None,
             starts: 0,
             wrapper: Vec::new(),
         };
@@ -250,6 +256,7 @@ impl Subject {
             tandemd: Some(tandemd.to_path_buf()),
             wrapper: Vec::new(),
             process: None,
+            last_log: None,
             starts: 0,
         };
         s.launch(ns)?;
@@ -281,12 +288,17 @@ impl Subject {
         self.process.as_ref().map(Process::pid)
     }
 
-    /// The server's stderr (logs) of the current run.
+    /// The server's stderr (logs) of the current run, or of the last one once stopped.
     pub fn log(&self) -> String {
-        self.process
-            .as_ref()
-            .map(Process::stderr)
-            .unwrap_or_default()
+        match &self.process {
+            Some(p) => p.stderr(),
+            None => self
+                .last_log
+                .as_ref()
+                .and_then(|p| fs::read(p).ok())
+                .map(|b| String::from_utf8_lossy(&b).into_owned())
+                .unwrap_or_default(),
+        }
     }
 
     /// Whether the server process is still running.
@@ -439,6 +451,7 @@ impl Subject {
                 cmd.env("KEA_LOCKFILE_DIR", self.dir.join("kea-lock"));
                 cmd.env("KEA_LOGGER_DESTINATION", self.dir.join("kea-logger"));
                 let mut p = Process::spawn(cmd, &self.dir, &name)?;
+                self.last_log = Some(p.stderr_path().to_owned());
                 let r = wait_for("kea-dhcp6 listening on UDP 547", START_TIMEOUT, || {
                     if !p.is_running() {
                         return Some(false);
@@ -468,6 +481,7 @@ impl Subject {
                     std::env::var("TANDEM_LOG").unwrap_or_else(|_| "info".into()),
                 );
                 let mut p = Process::spawn(cmd, &self.dir, &name)?;
+                self.last_log = Some(p.stderr_path().to_owned());
                 let r = wait_for("tandemd.ready", START_TIMEOUT, || {
                     if !p.is_running() {
                         return Some(false);

@@ -38,6 +38,9 @@ use crate::store::JournalFile;
 const TICK: Duration = Duration::from_millis(250);
 /// Wait before rewriting a batch whose write or sync failed (disk full, I/O error).
 const JOURNAL_RETRY: Duration = Duration::from_millis(100);
+/// A drain slower than this is logged with what it still waits for.
+const DRAIN_REPORT_AFTER: Duration = Duration::from_secs(2);
+
 /// How long shutdown keeps retrying a journal the disk refuses.
 const SHUTDOWN_WRITE_GRACE: Duration = Duration::from_secs(5);
 /// Compact a journal once it is this large and larger than a fresh snapshot would be.
@@ -49,6 +52,9 @@ const KIND_WAKE: u64 = 3;
 const KIND_JWRITE: u64 = 4;
 const KIND_JSYNC: u64 = 5;
 const KIND_CANCEL: u64 = 6;
+/// The index of a [`KIND_CANCEL`] completion: which armed operation it ends.
+const CANCEL_RECV: usize = 0;
+const CANCEL_WAKE: usize = 1;
 
 fn user_data(kind: u64, index: usize) -> u64 {
     kind << 32 | index as u64
@@ -148,6 +154,9 @@ struct Worker {
     recv: RecvRing,
     recv_armed: usize,
     wake_armed: bool,
+    /// A cancellation of the receive ([`CANCEL_RECV`]) or the wake-up poll ([`CANCEL_WAKE`])
+    /// has been submitted and has not completed.
+    cancelling: [bool; 2],
     draining: bool,
     socket: OwnedFd,
     wake_fd: Arc<OwnedFd>,
@@ -207,6 +216,7 @@ impl Worker {
             recv,
             recv_armed: 0,
             wake_armed: false,
+            cancelling: [false; 2],
             draining: false,
             socket: s.socket,
             wake_fd,
@@ -248,6 +258,7 @@ impl Worker {
         self.arm_wake()?;
         let mut next_tick = Instant::now();
         let mut drain_started = Instant::now();
+        let mut drain_reported = false;
         loop {
             if !self.draining && self.shutdown.load(Ordering::Relaxed) {
                 self.begin_drain()?;
@@ -255,6 +266,21 @@ impl Worker {
             }
             if self.draining && self.is_drained() {
                 break;
+            }
+            if self.draining {
+                self.cancel_armed()?;
+            }
+            if self.draining && !drain_reported && drain_started.elapsed() > DRAIN_REPORT_AFTER {
+                drain_reported = true;
+                warn!(
+                    worker = self.ctx.id,
+                    receives_armed = self.recv_armed,
+                    wake_armed = self.wake_armed,
+                    journal_idle = self.ctx.gc.is_idle(),
+                    sends_in_flight = self.ctx.sends_in_flight,
+                    sends_queued = self.ctx.to_send.len(),
+                    "worker still draining"
+                );
             }
             if self.draining
                 && self.ctx.stats.journal_failing != 0
@@ -349,7 +375,19 @@ impl Worker {
             }
             KIND_JWRITE => self.ctx.on_journal_written(res),
             KIND_JSYNC => self.ctx.on_journal_synced(res),
-            KIND_CANCEL => {}
+            KIND_CANCEL => {
+                if res < 0 && res != -libc::ENOENT {
+                    debug!(
+                        worker = self.ctx.id,
+                        errno = -res,
+                        which = index,
+                        "cancellation lost a race; retrying"
+                    );
+                }
+                if let Some(c) = self.cancelling.get_mut(index) {
+                    *c = false;
+                }
+            }
             other => warn!(kind = other, "completion of unknown kind"),
         }
         Ok(())
@@ -411,14 +449,28 @@ impl Worker {
     /// replies still complete.
     fn begin_drain(&mut self) -> io::Result<()> {
         self.draining = true;
-        let entry = opcode::AsyncCancel::new(user_data(KIND_RECV, 0))
-            .build()
-            .user_data(user_data(KIND_CANCEL, 0));
-        push(&mut self.ring, &entry)?;
-        let entry = opcode::PollRemove::new(user_data(KIND_WAKE, 0))
-            .build()
-            .user_data(user_data(KIND_CANCEL, 0));
-        push(&mut self.ring, &entry)?;
+        self.cancel_armed()
+    }
+
+    /// Asks the kernel to end the armed receive and wake-up poll, once per outstanding
+    /// cancellation. A cancellation can lose a race: a multishot poll whose wake-up is being
+    /// delivered cannot be removed at that instant (`-EALREADY`), and stays armed. So the drain
+    /// loop calls this again after each cancellation completes, until nothing is armed.
+    fn cancel_armed(&mut self) -> io::Result<()> {
+        if self.recv_armed > 0 && !self.cancelling[CANCEL_RECV] {
+            let entry = opcode::AsyncCancel::new(user_data(KIND_RECV, 0))
+                .build()
+                .user_data(user_data(KIND_CANCEL, CANCEL_RECV));
+            push(&mut self.ring, &entry)?;
+            self.cancelling[CANCEL_RECV] = true;
+        }
+        if self.wake_armed && !self.cancelling[CANCEL_WAKE] {
+            let entry = opcode::PollRemove::new(user_data(KIND_WAKE, 0))
+                .build()
+                .user_data(user_data(KIND_CANCEL, CANCEL_WAKE));
+            push(&mut self.ring, &entry)?;
+            self.cancelling[CANCEL_WAKE] = true;
+        }
         Ok(())
     }
 
@@ -695,4 +747,67 @@ pub(crate) fn unix_now() -> u64 {
     SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .map_or(0, |d| d.as_secs())
+}
+
+#[cfg(test)]
+mod tests {
+    use std::os::fd::FromRawFd;
+
+    use super::*;
+
+    /// Why the drain retries its cancellations: with DEFER_TASKRUN, an eventfd wake-up that has
+    /// not been delivered yet owns the multishot poll, so a PollRemove submitted then fails with
+    /// `-EALREADY` and the poll stays armed. One retry after the wake-up is delivered ends it.
+    /// (CI caught a worker that waited forever for this poll to end.)
+    #[test]
+    fn poll_remove_loses_to_an_undelivered_wakeup_and_a_retry_ends_the_poll() {
+        let mut ring = new_ring().unwrap();
+        // SAFETY: eventfd(2) with valid flags; the descriptor is owned below.
+        let fd = unsafe { libc::eventfd(0, libc::EFD_NONBLOCK | libc::EFD_CLOEXEC) };
+        assert!(fd >= 0);
+        // SAFETY: `fd` was just returned by eventfd and nothing else owns it.
+        let efd = unsafe { OwnedFd::from_raw_fd(fd) };
+        let poll = opcode::PollAdd::new(types::Fd(efd.as_raw_fd()), libc::POLLIN as u32)
+            .multi(true)
+            .build()
+            .user_data(user_data(KIND_WAKE, 0));
+        push(&mut ring, &poll).unwrap();
+        ring.submit().unwrap();
+        wake(&efd);
+        let remove = opcode::PollRemove::new(user_data(KIND_WAKE, 0))
+            .build()
+            .user_data(user_data(KIND_CANCEL, CANCEL_WAKE));
+        push(&mut ring, &remove).unwrap();
+        ring.submit_and_wait(1).unwrap();
+        let mut first_remove = None;
+        let mut poll_ended = false;
+        for _ in 0..100 {
+            let done: Vec<_> = ring
+                .completion()
+                .map(|c| (c.user_data(), c.result(), c.flags()))
+                .collect();
+            for (ud, res, flags) in done {
+                match ud >> 32 {
+                    KIND_CANCEL => {
+                        first_remove.get_or_insert(res);
+                        if !poll_ended {
+                            push(&mut ring, &remove).unwrap();
+                        }
+                    }
+                    KIND_WAKE => poll_ended |= !io_uring::cqueue::more(flags),
+                    other => panic!("unexpected completion kind {other}"),
+                }
+            }
+            if poll_ended {
+                break;
+            }
+            ring.submit_and_wait(1).unwrap();
+        }
+        assert_eq!(
+            first_remove,
+            Some(-libc::EALREADY),
+            "the first PollRemove raced the wake-up"
+        );
+        assert!(poll_ended, "a retried PollRemove ends the multishot poll");
+    }
 }
