@@ -5,11 +5,10 @@
 //! index is `first + k * step`; shard `s` of `n` owns the `k` with `k % n == s`, so slice index
 //! `j` is subspace index `s + j * n` and every shard keeps a fair share of the subspace. Slices
 //! up to [`BITMAP_MAX`] indexes use a two-level [`Bitmap`]; bigger slices
-//! (which can never be nearly full in memory) use a cursor and a hash set of used indexes.
-
-use std::collections::HashSet;
+//! (which can never be nearly full in memory) use a cursor and a [`SparseSet`] of used indexes.
 
 use crate::bitmap::Bitmap;
+use crate::sparse::SparseSet;
 
 /// Largest slice kept as a bitmap (2^22 indexes = 512 KiB of bits).
 pub(crate) const BITMAP_MAX: u128 = 1 << 22;
@@ -67,7 +66,7 @@ impl Subspace {
 #[derive(Debug, Clone)]
 enum Used {
     Dense(Bitmap),
-    Sparse { used: HashSet<u128>, cursor: u128 },
+    Sparse { used: SparseSet, cursor: u128 },
 }
 
 /// The free/used state of one shard's slice of a pool.
@@ -94,7 +93,7 @@ impl Slice {
             Used::Dense(Bitmap::new(len as u64))
         } else {
             Used::Sparse {
-                used: HashSet::new(),
+                used: SparseSet::default(),
                 cursor: 0,
             }
         };
@@ -115,7 +114,7 @@ impl Slice {
     pub(crate) fn used_count(&self) -> u128 {
         match &self.used {
             Used::Dense(b) => u128::from(b.used()),
-            Used::Sparse { used, .. } => used.len() as u128,
+            Used::Sparse { used, .. } => used.len(),
         }
     }
 
@@ -138,7 +137,7 @@ impl Slice {
     pub(crate) fn is_used(&self, j: u128) -> bool {
         match &self.used {
             Used::Dense(b) => b.is_used(j as u64),
-            Used::Sparse { used, .. } => j >= self.len || used.contains(&j),
+            Used::Sparse { used, .. } => j >= self.len || used.contains(j),
         }
     }
 
@@ -164,7 +163,7 @@ impl Slice {
                 b.set_free(j as u64);
             }
             Used::Sparse { used, .. } => {
-                used.remove(&j);
+                used.remove(j);
             }
         }
     }
@@ -177,16 +176,11 @@ impl Slice {
         match &self.used {
             Used::Dense(b) => b.find_free(&mut self.probes).map(u128::from),
             Used::Sparse { used, cursor } => {
-                // At most used.len() + 1 probes: among that many distinct indexes one is free.
-                let limit = len.min(used.len() as u128 + 1);
-                for k in 0..limit {
-                    self.probes += 1;
-                    let j = (*cursor + k) % len;
-                    if !used.contains(&j) {
-                        return Some(j);
-                    }
-                }
-                None
+                // The lowest free index at or after the cursor, else from 0 (a probe per chunk
+                // of 256 indexes looked at).
+                let from = (*cursor).min(len);
+                used.first_absent(from, len, &mut self.probes)
+                    .or_else(|| used.first_absent(0, from, &mut self.probes))
             }
         }
     }
@@ -195,11 +189,7 @@ impl Slice {
     pub(crate) fn used_indexes_for_check(&self) -> Vec<u128> {
         match &self.used {
             Used::Dense(_) => (0..self.len).filter(|&j| self.is_used(j)).collect(),
-            Used::Sparse { used, .. } => {
-                let mut v: Vec<u128> = used.iter().copied().collect();
-                v.sort_unstable();
-                v
-            }
+            Used::Sparse { used, .. } => used.iter().collect(),
         }
     }
 }

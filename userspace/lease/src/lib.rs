@@ -32,6 +32,8 @@ mod pool;
 mod resource;
 mod shard;
 mod share;
+mod sparse;
+mod table;
 
 pub use failover::{AckOutcome, FoData, FoRole, PartnerAck};
 pub use lease::{Lease, LeaseChange, LeaseState};

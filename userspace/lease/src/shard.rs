@@ -4,7 +4,7 @@
 //! RFC 8415 §18.3 (server behaviour: grants, renewals, Release §18.3.7, Decline §18.3.8);
 //! RFC 8156 §4.2.1, §4.2.2.1, §7.3 for subnets in failover (see [`Shard::set_subnet_failover`]).
 
-use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
+use std::collections::{BTreeMap, BTreeSet, HashSet};
 use std::net::Ipv6Addr;
 
 use tandem_ebpf_common::shard_of;
@@ -15,6 +15,7 @@ use crate::failover::FoRole;
 use crate::lease::{Lease, LeaseChange, LeaseState};
 use crate::pool::PoolMap;
 use crate::resource::{LeaseKind, PoolDef, PoolId, Resource};
+use crate::table::LeaseTable;
 
 mod cross;
 mod failover;
@@ -88,10 +89,9 @@ pub struct Shard {
     shard_id: u32,
     shard_count: u32,
     pools: Vec<Pool>,
-    /// Leases by resource (stable order for snapshots).
-    table: BTreeMap<Resource, Lease>,
-    /// Resources of each client, in the order they were bound.
-    by_client: HashMap<Box<[u8]>, Vec<Resource>>,
+    /// Leases by resource (stable order for snapshots) and by client (in the order they were
+    /// bound).
+    table: LeaseTable,
     expiry: Expiry,
     reserved: HashSet<Resource>,
     foreign: HashSet<Resource>,
@@ -142,8 +142,7 @@ impl Shard {
             shard_id,
             shard_count,
             pools,
-            table: BTreeMap::new(),
-            by_client: HashMap::new(),
+            table: LeaseTable::default(),
             expiry: Expiry::default(),
             reserved: HashSet::new(),
             foreign: HashSet::new(),
@@ -181,24 +180,15 @@ impl Shard {
         kind: LeaseKind,
         iaid: u32,
     ) -> impl Iterator<Item = &'s Lease> + 's {
-        self.by_client
-            .get(duid)
-            .map(|v| v.as_slice())
-            .unwrap_or(&[])
-            .iter()
-            .filter_map(|r| self.table.get(r))
+        self.table
+            .client(duid)
             .filter(move |l| l.resource.kind == kind && l.iaid == iaid)
     }
 
     /// Every lease of a client, any state, in the order they were bound: the bindings one
     /// BNDUPD CLIENT_DATA carries (RFC 8156 §7.4).
     pub fn client_leases<'s>(&'s self, duid: &[u8]) -> impl Iterator<Item = &'s Lease> + 's {
-        self.by_client
-            .get(duid)
-            .map(|v| v.as_slice())
-            .unwrap_or(&[])
-            .iter()
-            .filter_map(|r| self.table.get(r))
+        self.table.client(duid)
     }
 
     /// The lease of a resource, any state.
@@ -371,11 +361,18 @@ impl Shard {
     /// Expired from `now` with tell-partner set (partner-lifetime cleared) and stays until the
     /// partner acks (records Upsert; RFC 8156 §1.9 transition 8, R46).
     pub fn reclaim_expired(&mut self, now: u64) -> usize {
-        let mut n = 0;
-        while let Some(r) = self.expiry.pop_due(now) {
-            n += 1;
+        let mut due: Vec<(u64, Resource)> = self
+            .expiry
+            .take_due(now)
+            .into_iter()
+            .filter_map(|(t, s)| Some((t, self.table.resource_at(s)?)))
+            .collect();
+        // In (expiry, resource) order: the records and reclaims come out the same however the
+        // leases were placed in slots.
+        due.sort_unstable();
+        let n = due.len();
+        for (_, r) in due {
             let Some(l) = self.table.get(&r) else {
-                self.changes.push(LeaseChange::Remove(r));
                 continue;
             };
             let c = self.subnets.entry(l.subnet_id).or_default();
@@ -394,10 +391,9 @@ impl Shard {
                 self.upsert(l);
                 continue;
             }
-            if let Some(l) = self.table.remove(&r) {
+            if let Some((_, l)) = self.table.remove(&r) {
                 self.count(&r, false);
                 self.count_subnet(&l, false);
-                self.unlink_client(&l);
                 self.mark(&r, false);
             }
             self.changes.push(LeaseChange::Remove(r));
@@ -482,69 +478,71 @@ impl Shard {
     }
 
     fn count_subnet(&mut self, l: &Lease, up: bool) {
-        let counts = self.subnets.entry(l.subnet_id).or_default();
-        if let Some(c) = counts.gauge(l.resource.kind, l.state) {
+        self.count_subnet_of(l.subnet_id, l.resource.kind, l.state, up);
+    }
+
+    fn count_subnet_of(&mut self, subnet_id: u32, kind: LeaseKind, state: LeaseState, up: bool) {
+        let counts = self.subnets.entry(subnet_id).or_default();
+        if let Some(c) = counts.gauge(kind, state) {
             *c = if up { *c + 1 } else { c.saturating_sub(1) };
         }
     }
 
     fn upsert(&mut self, lease: Lease) {
         let r = lease.resource;
-        if let Some(old) = self.table.remove(&r) {
-            self.count_subnet(&old, false);
-            self.unindex(&old);
-            self.unlink_client(&old);
+        let (subnet_id, state, expires_at) = (lease.subnet_id, lease.state, lease.expires_at);
+        let (start, tell) = (lease.fo.start_time_of_state, lease.fo.tell_partner);
+        let slot = match self.table.insert(lease) {
+            Ok((slot, Some(old))) => {
+                self.count_subnet(&old, false);
+                self.unindex(slot, &old);
+                slot
+            }
+            Ok((slot, None)) => {
+                self.count(&r, true);
+                slot
+            }
+            Err(_) => {
+                tracing::error!(
+                    shard = self.shard_id,
+                    ?r,
+                    "lease table full: lease not stored"
+                );
+                return;
+            }
+        };
+        self.count_subnet_of(subnet_id, r.kind, state, true);
+        if state.is_pending_free() {
+            self.pending.insert((start, r));
         } else {
-            self.count(&r, true);
+            self.expiry.insert(expires_at, slot);
         }
-        self.count_subnet(&lease, true);
-        if lease.state.is_pending_free() {
-            self.pending.insert((lease.fo.start_time_of_state, r));
-        } else {
-            self.expiry.insert(lease.expires_at, r);
-        }
-        if lease.fo.tell_partner {
+        if tell {
             self.tell.insert(r);
         }
-        if !lease.duid.is_empty() {
-            let list = self.by_client.entry(lease.duid.clone()).or_default();
-            if !list.contains(&r) {
-                list.push(r);
-            }
-        }
         self.mark(&r, true);
-        self.table.insert(r, lease);
     }
 
     fn remove(&mut self, r: &Resource) -> bool {
-        let Some(old) = self.table.remove(r) else {
+        let Some((slot, old)) = self.table.remove(r) else {
             return false;
         };
         self.count(r, false);
         self.count_subnet(&old, false);
-        self.unindex(&old);
-        self.unlink_client(&old);
+        self.unindex(slot, &old);
         self.mark(r, false);
         true
     }
 
-    /// Drop a lease's entries in the expiry, pending-free and tell-partner indexes.
-    fn unindex(&mut self, l: &Lease) {
+    /// Drop the entries of a lease (that had `slot`) in the expiry, pending-free and
+    /// tell-partner indexes.
+    fn unindex(&mut self, slot: u32, l: &Lease) {
         if l.state.is_pending_free() {
             self.pending.remove(&(l.fo.start_time_of_state, l.resource));
         } else {
-            self.expiry.remove(l.expires_at, l.resource);
+            self.expiry.remove(l.expires_at, slot);
         }
         self.tell.remove(&l.resource);
-    }
-
-    fn unlink_client(&mut self, l: &Lease) {
-        if let Some(list) = self.by_client.get_mut(&l.duid) {
-            list.retain(|x| *x != l.resource);
-            if list.is_empty() {
-                self.by_client.remove(&l.duid);
-            }
-        }
     }
 
     /// Mark `r` used or free in this shard's slice (if it lies in one). Freeing keeps
@@ -658,14 +656,13 @@ impl Shard {
                 self.tell.len()
             ));
         }
-        for (r, l) in &self.table {
-            if l.resource != *r {
-                return Err(format!("lease keyed {r:?} holds {:?}", l.resource));
-            }
+        self.table.check()?;
+        for (slot, l) in self.table.slots() {
+            let r = &l.resource;
             let indexed = if l.state.is_pending_free() {
                 self.pending.contains(&(l.fo.start_time_of_state, *r))
             } else {
-                self.expiry.contains(l.expires_at, r)
+                self.expiry.contains(l.expires_at, slot)
             };
             if !indexed {
                 return Err(format!("no expiry or pending entry for {r:?}"));
@@ -673,15 +670,6 @@ impl Shard {
             if l.fo.tell_partner != self.tell.contains(r) {
                 return Err(format!("tell index of {r:?} wrong"));
             }
-            let linked = self.by_client.get(&l.duid).is_some_and(|v| v.contains(r));
-            if linked == l.duid.is_empty() {
-                return Err(format!("client link of {r:?} wrong"));
-            }
-        }
-        let links: usize = self.by_client.values().map(Vec::len).sum();
-        let owned = self.table.values().filter(|l| !l.duid.is_empty()).count();
-        if links != owned {
-            return Err(format!("{links} client links for {owned} owned leases"));
         }
         for p in &self.pools {
             let mut expect: Vec<u128> = self

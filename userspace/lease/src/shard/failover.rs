@@ -156,8 +156,7 @@ impl Shard {
             };
             let in_use = self
                 .table
-                .range(lo..=hi)
-                .map(|(r, _)| r)
+                .range_keys(lo..=hi)
                 .chain(self.reserved.iter())
                 .chain(self.foreign.iter())
                 .chain(self.backup.range(lo..=hi).map(|(r, _)| r));
