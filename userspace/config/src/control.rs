@@ -1,8 +1,10 @@
-//! `[control]`: the Unix socket tandemd answers control commands on (Kea's command shape).
+//! `[control]`: the Unix socket tandemd answers control commands on (Kea's command shape), and
+//! the optional HTTP listener for the same commands ([`crate::control_http`]).
 
 use std::ops::Range;
 use std::path::{Path, PathBuf};
 
+use crate::control_http::{self, HttpControl};
 use crate::error::{ConfigError, Invalid};
 use crate::locate::Source;
 use crate::raw::RawControl;
@@ -13,12 +15,14 @@ pub const CONTROL_SOCKET_DEFAULT_NAME: &str = "control.sock";
 /// terminating NUL; unix(7)).
 pub const SOCKET_PATH_LEN_MAX: usize = 107;
 
-/// `[control]`: where the control socket is bound (mode 0660).
+/// `[control]`: where the control socket is bound (mode 0660), and the optional HTTP listener.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ControlSettings {
     /// The socket path: `[control] socket` (relative paths are taken from the config file's
     /// directory), or `<storage>/control.sock`.
     pub socket: PathBuf,
+    /// `http-listen` with its credentials; `None`: no HTTP listener.
+    pub http: Option<HttpControl>,
 }
 
 /// `raw` absent: the default in `storage`, whose text is at `storage_span` (the error names
@@ -32,25 +36,50 @@ pub(crate) fn control(
     src: &Source<'_>,
 ) -> Result<ControlSettings, ConfigError> {
     let Some(raw) = raw else {
-        let socket = storage.join(CONTROL_SOCKET_DEFAULT_NAME);
-        let len = socket.as_os_str().len();
-        if len > SOCKET_PATH_LEN_MAX {
-            return Err(src.invalid(storage_span, Invalid::ControlSocketTooLong(len)));
-        }
-        return Ok(ControlSettings { socket });
+        return Ok(ControlSettings {
+            socket: default_socket(storage, storage_span, src)?,
+            http: None,
+        });
     };
-    let text = raw.socket;
-    let span = text.span();
-    let written = text.into_inner();
-    if written.trim().is_empty() {
-        return Err(src.invalid(&span, Invalid::EmptyPath));
-    }
-    let socket = base.join(written.trim());
+    let socket = match raw.socket {
+        None => default_socket(storage, storage_span, src)?,
+        Some(text) => {
+            let span = text.span();
+            let written = text.into_inner();
+            if written.trim().is_empty() {
+                return Err(src.invalid(&span, Invalid::EmptyPath));
+            }
+            let socket = base.join(written.trim());
+            let len = socket.as_os_str().len();
+            if len > SOCKET_PATH_LEN_MAX {
+                return Err(src.invalid(&span, Invalid::ControlSocketTooLong(len)));
+            }
+            socket
+        }
+    };
+    let http = control_http::http(
+        control_http::RawHttp {
+            listen: raw.http_listen,
+            user: raw.http_user,
+            password_file: raw.http_password_file,
+        },
+        base,
+        src,
+    )?;
+    Ok(ControlSettings { socket, http })
+}
+
+fn default_socket(
+    storage: &Path,
+    storage_span: &Range<usize>,
+    src: &Source<'_>,
+) -> Result<PathBuf, ConfigError> {
+    let socket = storage.join(CONTROL_SOCKET_DEFAULT_NAME);
     let len = socket.as_os_str().len();
     if len > SOCKET_PATH_LEN_MAX {
-        return Err(src.invalid(&span, Invalid::ControlSocketTooLong(len)));
+        return Err(src.invalid(storage_span, Invalid::ControlSocketTooLong(len)));
     }
-    Ok(ControlSettings { socket })
+    Ok(socket)
 }
 
 #[cfg(test)]
@@ -123,8 +152,13 @@ mod tests {
     }
 
     #[test]
-    fn socket_is_required_and_unknown_keys_refused() {
-        assert!(error("[control]\n").to_string().contains("socket"));
+    fn socket_defaults_and_unknown_keys_refused() {
+        let c = parse(&format!("{HEAD}[control]\n"), "t.toml").unwrap();
+        assert_eq!(
+            c.control.socket,
+            PathBuf::from("/var/lib/tandem/control.sock")
+        );
+        assert_eq!(c.control.http, None);
         let e = error("[control]\nsocket = \"/run/t.sock\"\nmode = \"0600\"\n");
         assert!(e.to_string().contains("mode"), "{e}");
         let e = error("[control]\nsocket = 5\n");

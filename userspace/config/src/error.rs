@@ -236,4 +236,12 @@ pub enum Invalid {
     PartnerName(String),
     #[error("`{0}` is not IP:PORT (\"[IPV6]:PORT\" or \"IPV4:PORT\"; the port is required)")]
     MetricsAddress(String),
+    #[error("`{0}` is not IP:PORT (\"[IPV6]:PORT\" or \"IPV4:PORT\"; the port is required)")]
+    HttpAddress(String),
+    #[error("`{0}` is required with `http-listen`: the HTTP control API always asks for HTTP Basic credentials")]
+    HttpKeyMissing(&'static str),
+    #[error("`{0}` is given but `http-listen` is not")]
+    HttpKeyUnused(&'static str),
+    #[error("`{0}` is not an HTTP Basic user name (1..=64 characters, no ':' or control characters; RFC 7617 §2)")]
+    HttpUser(String),
 }

@@ -141,7 +141,7 @@ impl fmt::Display for Fraction {
     }
 }
 
-/// A TLS file that [`crate::Config::check_files`] could not use.
+/// A file (TLS, HTTP password) that [`crate::Config::check_files`] could not use.
 #[derive(Debug, thiserror::Error)]
 #[error("key `{key}`: {}: {problem}", path.display())]
 pub struct UnreadableFile {
@@ -159,6 +159,20 @@ pub enum FileProblem {
     Read(#[from] std::io::Error),
     #[error("the file is empty")]
     Empty,
+    /// A secret (the HTTP control password) that group or others may access.
+    #[error("mode {0:04o} lets group or others in; a password file must be readable by its owner only (chmod 600)")]
+    OpenToOthers(u32),
+    /// Not a regular file (a FIFO or a device: opened without blocking, never read).
+    #[error("not a regular file; a password must be in a regular file")]
+    NotRegular,
+    /// A secret owned by another user than its reader or root.
+    #[error("owned by uid {owner}, neither the reader's (uid {reader}) nor root's; chown it to tandemd's user")]
+    Owner {
+        /// The file's owner.
+        owner: u32,
+        /// The uid that reads it (tandemd's effective uid).
+        reader: u32,
+    },
 }
 
 impl Failover {

@@ -43,9 +43,13 @@
 //!
 //! `[control]` (optional; absent means `<storage>/control.sock`): `socket` a non-empty path of
 //! at most 107 bytes once relative paths are taken from the config file's directory (unix(7)).
+//! `http-listen` (optional) an IP:PORT with the port given and not 0, only together with
+//! `http-user` (1..=64 characters, no ':' or control characters; RFC 7617 §2) and a non-empty
+//! `http-password-file`, whose contents [`Config::check_files`] checks.
 #![forbid(unsafe_code)]
 
 mod control;
+mod control_http;
 mod error;
 mod failover;
 mod failover_peer;
@@ -63,6 +67,9 @@ use std::path::{Path, PathBuf};
 use tandem_engine::policy::Policy;
 
 pub use control::{ControlSettings, CONTROL_SOCKET_DEFAULT_NAME, SOCKET_PATH_LEN_MAX};
+pub use control_http::{
+    read_http_password, HttpControl, HTTP_PASSWORD_FILE_READ_MAX, HTTP_USER_LEN_MAX,
+};
 pub use error::{ConfigError, ErrorKind, Invalid, Place};
 pub use failover::{
     Failover, FileProblem, Fraction, Relationship, Role, Tls, UnreadableFile,
@@ -82,7 +89,8 @@ pub struct Config {
     pub failover: Option<Failover>,
     /// `[metrics]`: the Prometheus endpoint; `None` (no table) serves none.
     pub metrics: Option<MetricsSettings>,
-    /// `[control]`: the control socket (`<storage>/control.sock` when the table is absent).
+    /// `[control]`: the control socket (`<storage>/control.sock` when the table or its
+    /// `socket` is absent) and the optional HTTP listener.
     pub control: ControlSettings,
     /// Complete but for `server_duid`, which [`Config::policy`] fills in.
     policy: Policy,
@@ -99,12 +107,16 @@ impl Config {
     }
 
     /// The files the config names but [`load`] does not open (the failover TLS certificates,
-    /// keys and CAs) that cannot be read or are empty; empty when all are fine. For `tandemd
+    /// keys and CAs; the HTTP control password file) that cannot be read or are empty, and a
+    /// password file group or others may access; empty when all are fine. For `tandemd
     /// check-config` and start-up, once the files are in place.
     pub fn check_files(&self) -> Vec<UnreadableFile> {
-        self.failover
+        let mut out = self
+            .failover
             .as_ref()
-            .map_or_else(Vec::new, Failover::check_files)
+            .map_or_else(Vec::new, Failover::check_files);
+        out.extend(self.control.http.as_ref().and_then(HttpControl::check_file));
+        out
     }
 }
 

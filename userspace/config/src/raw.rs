@@ -28,11 +28,16 @@ pub(crate) struct RawConfig {
     pub(crate) control: Option<RawControl>,
 }
 
-/// `[control]`: the control socket.
+/// `[control]`: the control socket and the optional HTTP listener.
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields, rename_all = "kebab-case")]
 pub(crate) struct RawControl {
-    pub(crate) socket: Spanned<String>,
+    /// Absent: `<storage>/control.sock`.
+    pub(crate) socket: Option<Spanned<String>>,
+    /// Absent: no HTTP listener.
+    pub(crate) http_listen: Option<Spanned<String>>,
+    pub(crate) http_user: Option<Spanned<String>>,
+    pub(crate) http_password_file: Option<Spanned<String>>,
 }
 
 /// `[metrics]`: the Prometheus endpoint.

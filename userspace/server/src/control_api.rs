@@ -9,6 +9,7 @@
 //! answered by the workers owning the leases ([`crate::worker::admin`]).
 
 mod commands;
+pub(crate) mod http;
 mod kea_json;
 mod protocol;
 
@@ -78,8 +79,9 @@ pub(crate) struct Endpoint {
 }
 
 impl Bound {
-    /// Starts the control thread.
-    pub(crate) fn start(self, sources: Sources) -> anyhow::Result<Endpoint> {
+    /// Starts the control thread; `sources` may be shared with the HTTP listener
+    /// ([`http`]).
+    pub(crate) fn start(self, sources: Arc<Sources>) -> anyhow::Result<Endpoint> {
         let poll = Poll::new().context("control socket poll")?;
         let waker = Arc::new(Waker::new(poll.registry(), STOP).context("control socket waker")?);
         let mut listener = mio::net::UnixListener::from_std(self.listener);
@@ -315,8 +317,9 @@ mod tests {
             partner_down: None,
             started: Instant::now(),
             reload: None,
+            http: None,
         };
-        let endpoint = bound.start(sources).unwrap();
+        let endpoint = bound.start(Arc::new(sources)).unwrap();
         let ask = |req: &str| {
             let mut s = UnixStream::connect(&path).unwrap();
             s.write_all(req.as_bytes()).unwrap();

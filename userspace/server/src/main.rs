@@ -9,6 +9,7 @@ mod control_api;
 mod datagram;
 mod datapath;
 mod group_commit;
+mod http_server;
 mod kea_config_import;
 mod metrics;
 mod migrate;

@@ -5,16 +5,20 @@
 //! packet path: a scrape only loads published atomics and takes the status lock the control
 //! thread holds once per turn; once a second the thread also loads the workers' counters
 //! into a short history ([`rates::History`]) for the page's rates.
+//!
+//! HTTP is [`crate::http_server`]: at most [`CONNECTIONS`] connections, each request within
+//! [`DEADLINE`], no request bodies (GET and HEAD only).
 
 use std::net::SocketAddr;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
-use std::thread::JoinHandle;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use anyhow::Context;
 use tandem_engine::policy::Subnet;
-use tracing::{debug, info, warn};
+use tracing::info;
+
+use crate::http_server::{self, Handler, Head, Request, Response};
 
 use crate::partner::status::FailoverStatus;
 use crate::stats::Shared;
@@ -27,6 +31,13 @@ mod status_page;
 mod tests;
 
 pub(crate) use encode::{Scrape, SubnetInfo};
+
+/// Connections served at a time; more are closed at once.
+const CONNECTIONS: usize = 16;
+/// From a connection's accept to the end of its request head.
+const DEADLINE: Duration = Duration::from_secs(5);
+/// For writing an answer (a scrape or the status page).
+const WRITE_DEADLINE: Duration = Duration::from_secs(10);
 
 /// `Content-Type` of the OpenMetrics text format.
 const CONTENT_TYPE: &str = "application/openmetrics-text; version=1.0.0; charset=utf-8";
@@ -65,6 +76,8 @@ pub(crate) struct Sources {
     pub(crate) xdp: XdpLatest,
     /// The control thread's status; `None` standalone.
     pub(crate) failover: Option<Arc<Mutex<FailoverStatus>>>,
+    /// Requests the control API's HTTP listener refused with 401; `None` without one.
+    pub(crate) http_auth_failures: Option<Arc<AtomicU64>>,
 }
 
 impl Sources {
@@ -78,6 +91,10 @@ impl Sources {
                 .failover
                 .as_ref()
                 .map(|s| s.lock().map(|s| s.clone()).unwrap_or_default()),
+            http_auth_failures: self
+                .http_auth_failures
+                .as_ref()
+                .map(|n| n.load(Ordering::Relaxed)),
         }
     }
 }
@@ -119,7 +136,7 @@ pub(crate) fn subnet_infos(subnets: &[Subnet]) -> Vec<SubnetInfo> {
 
 /// The listening socket, bound at start-up before any worker runs.
 pub(crate) struct Bound {
-    server: tiny_http::Server,
+    listener: http_server::Listener,
     addr: SocketAddr,
     /// When the process started, for the status page's uptime.
     started: Instant,
@@ -127,22 +144,19 @@ pub(crate) struct Bound {
 
 /// Binds `addr`; a failure is a start-up error naming the `metrics.listen` key.
 pub(crate) fn bind(addr: SocketAddr) -> anyhow::Result<Bound> {
-    let server = tiny_http::Server::http(addr)
-        .map_err(|e| anyhow::anyhow!("{e}"))
+    let listener = http_server::bind(addr)
         .with_context(|| format!("metrics.listen = \"{addr}\": cannot listen there"))?;
     let started = process_age::process_started(Instant::now());
     Ok(Bound {
-        server,
-        addr,
+        addr: listener.addr(),
+        listener,
         started,
     })
 }
 
 /// The running listener; [`Endpoint::stop`] ends it.
 pub(crate) struct Endpoint {
-    server: Arc<tiny_http::Server>,
-    stop: Arc<AtomicBool>,
-    thread: JoinHandle<()>,
+    server: http_server::Server,
 }
 
 impl Bound {
@@ -153,35 +167,29 @@ impl Bound {
         sources: Sources,
         durability: &'static str,
     ) -> anyhow::Result<Endpoint> {
-        let server = Arc::new(self.server);
-        let stop = Arc::new(AtomicBool::new(false));
-        let mut state = State {
+        let state = Arc::new(Mutex::new(State {
             sources,
             started: self.started,
             durability: Some(durability),
             history: rates::History::default(),
+        }));
+        let limits = http_server::Limits {
+            name: "tandem-metrics",
+            connections: CONNECTIONS,
+            deadline: DEADLINE,
+            write_deadline: WRITE_DEADLINE,
+            body_max: 0,
         };
-        let (listener, stopping) = (server.clone(), stop.clone());
-        let thread = std::thread::Builder::new()
-            .name("tandem-metrics".into())
-            .spawn(move || serve(&listener, &stopping, &mut state))?;
+        let server = self.listener.start(limits, Arc::new(Metrics(state)))?;
         info!(addr = %self.addr, "metrics endpoint: GET /metrics, status page: GET /");
-        Ok(Endpoint {
-            server,
-            stop,
-            thread,
-        })
+        Ok(Endpoint { server })
     }
 }
 
 impl Endpoint {
-    /// Stops accepting, lets the thread finish its request and joins it.
+    /// Stops accepting and joins the listener thread.
     pub(crate) fn stop(self) {
-        self.stop.store(true, Ordering::Relaxed);
-        self.server.unblock();
-        if self.thread.join().is_err() {
-            warn!("the metrics thread panicked");
-        }
+        self.server.stop();
     }
 }
 
@@ -211,30 +219,32 @@ impl State {
     }
 }
 
-fn serve(server: &tiny_http::Server, stop: &AtomicBool, state: &mut State) {
-    // `recv_timeout` answers `None` on a timeout and after `unblock` alike: the flag tells
-    // shutdown apart.
-    while !stop.load(Ordering::Relaxed) {
-        state.record_if_due(Instant::now());
-        let request = match server.recv_timeout(state.history.until_due(Instant::now())) {
-            Ok(Some(r)) => r,
-            Ok(None) => continue,
-            Err(e) => {
-                warn!(error = %e, "metrics: the listener failed; no more scrapes");
-                break;
-            }
+/// The HTTP handler: the state behind a lock, taken by one request (or record) at a time.
+struct Metrics(Arc<Mutex<State>>);
+
+impl Handler for Metrics {
+    fn admit(&self, head: &Head) -> Result<(), Response> {
+        let reply = precheck(&head.method, &head.target);
+        reply.map_or(Ok(()), |r| Err(r.into()))
+    }
+
+    fn handle(&self, request: Request) -> Response {
+        let state = match self.0.lock() {
+            Ok(s) => s,
+            Err(poisoned) => poisoned.into_inner(),
         };
-        let reply = answer(request.method(), request.url(), state);
-        let mut response =
-            tiny_http::Response::from_string(reply.body).with_status_code(reply.status);
-        if let Some(t) = reply.content_type {
-            if let Ok(h) = tiny_http::Header::from_bytes("Content-Type", t) {
-                response.add_header(h);
-            }
-        }
-        if let Err(e) = request.respond(response) {
-            debug!(error = %e, "metrics: could not answer a scrape");
-        }
+        answer(&request.head.method, &request.head.target, &state).into()
+    }
+
+    fn tick(&self, now: Instant) -> Option<Duration> {
+        // The accept thread never waits for a scrape being answered: it comes back soon.
+        let mut state = match self.0.try_lock() {
+            Ok(s) => s,
+            Err(std::sync::TryLockError::Poisoned(p)) => p.into_inner(),
+            Err(std::sync::TryLockError::WouldBlock) => return Some(Duration::from_millis(100)),
+        };
+        state.record_if_due(now);
+        Some(state.history.until_due(now))
     }
 }
 
@@ -255,19 +265,43 @@ impl Reply {
     }
 }
 
-/// The answer to a request: the metrics on `GET /metrics`, the status page on `GET /` and
-/// `GET /status` (a query string is ignored), 405 for another method there, 404 elsewhere.
-fn answer(method: &tiny_http::Method, url: &str, state: &State) -> Reply {
+impl From<Reply> for Response {
+    fn from(r: Reply) -> Self {
+        Self {
+            status: r.status,
+            content_type: r.content_type.unwrap_or("text/plain; charset=utf-8"),
+            headers: if r.status == 405 {
+                vec![("Allow", "GET, HEAD".to_owned())]
+            } else {
+                Vec::new()
+            },
+            body: r.body.into_bytes(),
+        }
+    }
+}
+
+/// The 404 and 405 answers, from the method and the URL alone.
+fn precheck(method: &str, url: &str) -> Option<Reply> {
     let path = url.split('?').next().unwrap_or("");
     if !matches!(path, "/metrics" | "/" | "/status") {
-        return Reply::plain(
+        return Some(Reply::plain(
             404,
             "not found: the metrics are at /metrics, the status page at /\n",
-        );
+        ));
     }
-    if !matches!(method, tiny_http::Method::Get | tiny_http::Method::Head) {
-        return Reply::plain(405, "only GET\n");
+    if !matches!(method, "GET" | "HEAD") {
+        return Some(Reply::plain(405, "only GET\n"));
     }
+    None
+}
+
+/// The answer to a request: the metrics on `GET /metrics`, the status page on `GET /` and
+/// `GET /status` (a query string is ignored), 405 for another method there, 404 elsewhere.
+fn answer(method: &str, url: &str, state: &State) -> Reply {
+    if let Some(r) = precheck(method, url) {
+        return r;
+    }
+    let path = url.split('?').next().unwrap_or("");
     let scrape = state.sources.scrape();
     if path != "/metrics" {
         return Reply {

@@ -183,6 +183,16 @@ pub(crate) fn serve(config_path: &Path) -> anyhow::Result<()> {
         None => None,
     };
     let control_bound = control_api::bind(&config.control.socket)?;
+    let (http_credentials, http_bound) = match &config.control.http {
+        Some(h) => {
+            let credentials = control_api::http::Credentials::load(h)
+                .with_context(|| config_path.display().to_string())?;
+            let bound = control_api::http::bind(h, credentials.clone())?;
+            (Some(credentials), Some(bound))
+        }
+        None => (None, None),
+    };
+    let http_auth_failures = Arc::new(std::sync::atomic::AtomicU64::new(0));
     let allowed = datapath::allowed_cpus();
     let cpus: Vec<usize> = (0..count as usize)
         .map(|i| allowed[i % allowed.len()])
@@ -252,7 +262,7 @@ pub(crate) fn serve(config_path: &Path) -> anyhow::Result<()> {
             metrics: metrics_bound.is_some().then(|| subnet_list.clone()),
         },
     )));
-    let control_api = control_bound.start(control_api::Sources {
+    let control_sources = Arc::new(control_api::Sources {
         workers: admin_links,
         storage: store.dir().to_owned(),
         datapath: datapath.active().name(),
@@ -264,7 +274,13 @@ pub(crate) fn serve(config_path: &Path) -> anyhow::Result<()> {
         }),
         started,
         reload: Some(reloader.clone()),
-    })?;
+        http: http_credentials.clone(),
+    });
+    let control_api = control_bound.start(control_sources.clone())?;
+    let control_http = match http_bound {
+        Some(b) => Some(b.start(control_sources, http_auth_failures.clone())?),
+        None => None,
+    };
     // The XDP counters as the main thread last read them, for the metrics thread.
     let xdp_latest = Arc::new(std::sync::Mutex::new(None));
     let endpoint = match metrics_bound {
@@ -275,6 +291,7 @@ pub(crate) fn serve(config_path: &Path) -> anyhow::Result<()> {
                 datapath: datapath.active().name(),
                 xdp: xdp_latest.clone(),
                 failover: control_thread.is_some().then(|| fo_status.clone()),
+                http_auth_failures: http_credentials.is_some().then_some(http_auth_failures),
             },
             if durable { "durable" } else { "os-buffer" },
         )?),
@@ -328,6 +345,10 @@ pub(crate) fn serve(config_path: &Path) -> anyhow::Result<()> {
                 match reloader.try_lock() {
                     Ok(mut r) => {
                         let _ = r.reload("SIGHUP");
+                        // The HTTP password file is read again (an error keeps the old one).
+                        if let Some(c) = &http_credentials {
+                            let _ = c.reload("SIGHUP");
+                        }
                     }
                     Err(std::sync::TryLockError::WouldBlock) => {
                         warn!("SIGHUP: a reload is already running; this one is ignored")
@@ -368,6 +389,9 @@ pub(crate) fn serve(config_path: &Path) -> anyhow::Result<()> {
     service.stopping();
     // The control API first: a lease command in progress still finds its worker.
     control_api.stop();
+    if let Some(h) = control_http {
+        h.stop();
+    }
     shutdown.store(true, Ordering::Relaxed);
     control_waker_wake(&control_waker);
     for peer in &peers {

@@ -43,6 +43,9 @@ pub(crate) struct Sources {
     pub(crate) started: Instant,
     /// The live reload path `config-reload` drives (shared with SIGHUP); `None` in tests.
     pub(crate) reload: Option<Arc<Mutex<crate::reload::Reloader>>>,
+    /// The HTTP listener's credentials, whose password file a reload reads again; `None`
+    /// without `[control] http-listen`.
+    pub(crate) http: Option<Arc<super::http::Credentials>>,
 }
 
 impl Sources {
@@ -83,8 +86,20 @@ impl Sources {
     }
 
     /// `config-reload`: what SIGHUP does; result 0 with what changed, or 1 with why nothing
-    /// (or not everything) was applied.
+    /// (or not everything) was applied. The HTTP password file is read again either way.
     fn config_reload(&self) -> Response {
+        let mut r = self.reload_config();
+        if let Some(http) = &self.http {
+            if let Err(e) = http.reload("config-reload") {
+                r.text.push_str(&format!(
+                    "; HTTP password file: {e}; the password in use is kept"
+                ));
+            }
+        }
+        r
+    }
+
+    fn reload_config(&self) -> Response {
         let Some(reload) = &self.reload else {
             return Response::error("live reload is not available");
         };

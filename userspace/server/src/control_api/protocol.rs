@@ -103,9 +103,20 @@ pub(crate) enum Command {
     FailoverPartnerDown(Option<String>),
 }
 
-/// Parses one request. `Err` is the answer to send instead: result 1 for malformed JSON or
-/// arguments, 2 for a command that does not exist.
+/// Parses one request from the Unix socket. `Err` is the answer to send instead: result 1 for
+/// malformed JSON or arguments, 2 for a command that does not exist. A `service` is ignored
+/// there, as Kea's own servers do on their sockets: tandemd is the only service behind it.
 pub(crate) fn parse(bytes: &[u8]) -> Result<Command, Response> {
+    parse_for(bytes, false)
+}
+
+/// Parses one request from the HTTP listener, which stands where Kea Control Agent does: a
+/// `service` naming another server than `dhcp6` is refused ([`service`]).
+pub(crate) fn parse_http(bytes: &[u8]) -> Result<Command, Response> {
+    parse_for(bytes, true)
+}
+
+fn parse_for(bytes: &[u8], check_service: bool) -> Result<Command, Response> {
     let value: Value =
         serde_json::from_slice(bytes).map_err(|e| Response::error(format!("invalid JSON: {e}")))?;
     let Value::Object(mut top) = value else {
@@ -121,8 +132,10 @@ pub(crate) fn parse(bytes: &[u8]) -> Result<Command, Response> {
         Some(Value::Object(m)) => m,
         Some(_) => return Err(Response::error("`arguments` must be a JSON object")),
     };
-    // Kea's requests may name a `service`; tandemd is the only service behind the socket.
-    top.remove("service");
+    let named = top.remove("service");
+    if check_service {
+        service(named)?;
+    }
     if let Some(k) = top.keys().next() {
         return Err(Response::error(format!("unknown key `{k}` in the request")));
     }
@@ -172,6 +185,30 @@ pub(crate) fn parse(bytes: &[u8]) -> Result<Command, Response> {
     };
     a.finish()?;
     Ok(cmd)
+}
+
+/// Kea Control Agent's `service` (HTTP only): the servers a request is for. tandemd is the one
+/// DHCPv6 server behind its HTTP listener: absent, `[]` (Kea: the agent itself) and
+/// `["dhcp6"]` are answered; another name is refused, by name.
+fn service(value: Option<Value>) -> Result<(), Response> {
+    let list = match value {
+        None | Some(Value::Null) => return Ok(()),
+        Some(Value::Array(list)) => list,
+        Some(_) => return Err(Response::error("`service` must be a list of service names")),
+    };
+    for s in list {
+        match s {
+            Value::String(s) if s == "dhcp6" => {}
+            Value::String(s) => {
+                return Err(Response::error(format!(
+                    "service `{s}` is not served here: tandemd is a DHCPv6 server \
+                     (service \"dhcp6\")"
+                )))
+            }
+            _ => return Err(Response::error("`service` must be a list of service names")),
+        }
+    }
+    Ok(())
 }
 
 /// A command's arguments, taken key by key; keys left over are errors.

@@ -47,6 +47,8 @@ pub(crate) struct Scrape {
     pub(crate) xdp: Option<Vec<(&'static str, u64)>>,
     /// The control thread's status (absent on a standalone server).
     pub(crate) failover: Option<FailoverStatus>,
+    /// Requests the control API's HTTP listener refused with 401 (absent without one).
+    pub(crate) http_auth_failures: Option<u64>,
 }
 
 /// The OpenMetrics text of one scrape (ends with `# EOF`).
@@ -65,6 +67,15 @@ impl Collector for Scrape {
         self.journal(&mut e)?;
         if let Some(fo) = &self.failover {
             failover(fo, &mut e)?;
+        }
+        if let Some(n) = self.http_auth_failures {
+            e.encode_descriptor(
+                "tandem_control_http_auth_failures",
+                "Control API requests over HTTP refused for missing or wrong credentials",
+                None,
+                MetricType::Counter,
+            )?
+            .encode_counter::<NoLabelSet, u64, u64>(&n, None)?;
         }
         Ok(())
     }

@@ -48,6 +48,7 @@ fn scrape() -> Scrape {
         datapath: "steered",
         xdp: None,
         failover: None,
+        http_auth_failures: None,
     }
 }
 
@@ -245,6 +246,7 @@ fn state(workers: Vec<Arc<Shared>>) -> State {
             datapath: "socket",
             xdp: Arc::new(Mutex::new(None)),
             failover: None,
+            http_auth_failures: None,
         },
         started: Instant::now(),
         durability: Some("os-buffer"),
@@ -255,7 +257,7 @@ fn state(workers: Vec<Arc<Shared>>) -> State {
 #[test]
 fn http_answers() {
     let state = state(vec![Shared::new(&[1])]);
-    let get = |url: &str| answer(&tiny_http::Method::Get, url, &state);
+    let get = |url: &str| answer("GET", url, &state);
     let r = get("/metrics?x=1");
     assert_eq!((r.status, r.content_type), (200, Some(CONTENT_TYPE)));
     assert!(r.body.contains(
@@ -273,7 +275,7 @@ fn http_answers() {
     assert_eq!(get("/status/x").status, 404);
     assert_eq!(get("/index.html").status, 404);
     for path in ["/metrics", "/", "/status"] {
-        assert_eq!(answer(&tiny_http::Method::Post, path, &state).status, 405);
+        assert_eq!(answer("POST", path, &state).status, 405);
     }
 }
 
@@ -305,7 +307,7 @@ fn the_status_page_rates_come_from_the_recorded_history() {
 fn the_listener_serves_and_stops() {
     use std::io::{Read, Write};
     let bound = bind("127.0.0.1:0".parse().unwrap()).unwrap();
-    let addr = bound.server.server_addr().to_ip().unwrap();
+    let addr = bound.addr;
     let endpoint = bound
         .start(
             Sources {
@@ -314,6 +316,7 @@ fn the_listener_serves_and_stops() {
                 datapath: "socket",
                 xdp: Arc::new(Mutex::new(None)),
                 failover: None,
+                http_auth_failures: None,
             },
             "durable",
         )
@@ -336,10 +339,34 @@ fn the_listener_serves_and_stops() {
     assert!(ok.contains("application/openmetrics-text"), "{ok}");
     assert!(ok.contains("tandem_datapath_active{datapath=\"socket\"} 1"));
     assert!(get("/nope").contains(" 404 "));
+    // The request that aborted tandemd under tiny_http: refused, and the next one answered.
+    let mut s = std::net::TcpStream::connect(addr).unwrap();
+    s.write_all(b"POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 4611686018427387904\r\n\r\n")
+        .unwrap();
+    let mut out = String::new();
+    s.read_to_string(&mut out).unwrap();
+    assert!(
+        out.starts_with("HTTP/1.1 405 ") && out.contains("Allow: GET, HEAD"),
+        "{out}"
+    );
+    let mut s = std::net::TcpStream::connect(addr).unwrap();
+    s.write_all(b"GET /metrics HTTP/1.1\r\nContent-Length: 1\r\n\r\nx")
+        .unwrap();
+    let mut out = String::new();
+    s.read_to_string(&mut out).unwrap();
+    assert!(out.starts_with("HTTP/1.1 413 "), "no bodies: {out}");
+    let mut s = std::net::TcpStream::connect(addr).unwrap();
+    s.write_all(b"HEAD /metrics HTTP/1.1\r\n\r\n").unwrap();
+    let mut head = String::new();
+    s.read_to_string(&mut head).unwrap();
+    assert!(
+        head.starts_with("HTTP/1.1 200 ") && head.ends_with("\r\n\r\n"),
+        "{head}"
+    );
     endpoint.stop();
-    // tiny_http's accept thread closes the socket just after the server is dropped.
+    // The accept thread closes the socket before `stop` returns.
     let closed = (0..200).any(|_| {
-        std::thread::sleep(std::time::Duration::from_millis(10));
+        std::thread::sleep(Duration::from_millis(10));
         std::net::TcpStream::connect(addr).is_err()
     });
     assert!(closed, "still listening after stop");
@@ -372,5 +399,25 @@ fn published_counters_reach_the_scrape() {
     assert_eq!(
         back.subnets,
         vec![(1, l.subnets[0].1), (2, SubnetLeases::default())]
+    );
+}
+
+/// The control API's HTTP listener's refused requests: a counter when the listener runs,
+/// absent otherwise.
+#[test]
+fn http_auth_failures_are_a_counter_only_with_the_listener() {
+    let t = text(scrape());
+    assert!(!t.contains("tandem_control_http_auth_failures"), "{t}");
+    let t = text(Scrape {
+        http_auth_failures: Some(3),
+        ..scrape()
+    });
+    assert!(
+        t.contains("# TYPE tandem_control_http_auth_failures counter\n"),
+        "{t}"
+    );
+    assert_eq!(
+        samples(&t, "tandem_control_http_auth_failures_total"),
+        ["tandem_control_http_auth_failures_total 3"]
     );
 }

@@ -10,6 +10,7 @@ mod bad_inputs;
 mod capabilities;
 mod cleanup;
 mod control_api;
+mod control_http;
 mod dashboard;
 mod dhclient_direct;
 mod dhclient_relayed;

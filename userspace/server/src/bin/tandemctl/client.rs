@@ -1,4 +1,5 @@
 //! One request over tandemd's control socket: connect, send the JSON line, read the answer.
+//! ([`crate::http_client`] is the same over HTTP.)
 
 use std::io::{Read, Write};
 use std::os::unix::net::UnixStream;
@@ -9,9 +10,9 @@ use serde_json::Value;
 
 /// Longest wait for an answer: a lease deletion waits for the disk, a partner-down for the
 /// failover state (tandemd gives up on its workers after 5 s).
-const ANSWER_TIMEOUT: Duration = Duration::from_secs(30);
+pub(crate) const ANSWER_TIMEOUT: Duration = Duration::from_secs(30);
 /// The longest answer read (a page of 10,000 leases is about 3.5 MB).
-const ANSWER_LEN_MAX: u64 = 64 << 20;
+pub(crate) const ANSWER_LEN_MAX: u64 = 64 << 20;
 
 /// Why a request got no answer.
 #[derive(Debug, thiserror::Error)]
@@ -33,6 +34,18 @@ pub(crate) enum ClientError {
         source: serde_json::Error,
         text: String,
     },
+    #[error("cannot connect to {url}: {source} (is tandemd's [control] http-listen there?)")]
+    HttpConnect { url: String, source: std::io::Error },
+    #[error("{url}: {source}")]
+    HttpIo { url: String, source: std::io::Error },
+    #[error("{url}: HTTP {status}{}: {text}", if *.status == 401 { " (check --user and --password-file)" } else { "" })]
+    HttpStatus {
+        url: String,
+        status: u16,
+        text: String,
+    },
+    #[error("{url}: {why}")]
+    HttpBadAnswer { url: String, why: String },
 }
 
 /// Sends `request` (one line) and returns tandemd's answer.

@@ -1,10 +1,12 @@
 //! `tandemctl`: drives a running tandemd over its control socket (Kea's command shape; see
-//! tandemd's `control_api`). Readable tables by default, the raw JSON answer with `--json`.
+//! tandemd's `control_api`), or over HTTP with `--url`, `--user` and `--password-file`
+//! (`[control] http-listen`). Readable tables by default, the raw JSON answer with `--json`.
 //!
 //! Exit status: 0 when tandemd answered result 0, 3 when it found nothing (result 3), 1 for an
 //! error (result 1 or 2, or no answer), 2 for a usage error.
 
 mod client;
+mod http_client;
 #[path = "../../kea_config_import.rs"]
 mod kea_config_import;
 mod render;
@@ -30,6 +32,16 @@ struct Cli {
     /// tandemd's config file, to find its control socket.
     #[arg(long, short, global = true)]
     config: Option<PathBuf>,
+    /// Speak HTTP to tandemd's `[control] http-listen` instead of the socket
+    /// (http://HOST:PORT); needs --user and --password-file.
+    #[arg(long, global = true, conflicts_with = "socket")]
+    url: Option<String>,
+    /// The HTTP Basic user (`[control] http-user`), with --url.
+    #[arg(long, global = true, requires = "url")]
+    user: Option<String>,
+    /// A file whose first line is the HTTP password (mode 0600), with --url.
+    #[arg(long, global = true, requires = "url")]
+    password_file: Option<PathBuf>,
     /// Print tandemd's JSON answer instead of a table.
     #[arg(long, global = true)]
     json: bool,
@@ -120,8 +132,8 @@ fn main() -> ExitCode {
             }
         };
     }
-    let socket = match socket_path(cli.socket.as_deref(), cli.config.as_deref()) {
-        Ok(s) => s,
+    let target = match target(&cli) {
+        Ok(t) => t,
         Err(e) => {
             eprintln!("tandemctl: {e}");
             return ExitCode::FAILURE;
@@ -139,9 +151,9 @@ fn main() -> ExitCode {
             all: true,
             from,
             limit,
-        }) => page_all(&socket, from, *limit),
-        Cmd::Raw { request } => client::call(&socket, request),
-        _ => client::call(&socket, &request.to_string()),
+        }) => page_all(&target, from, *limit),
+        Cmd::Raw { request } => target.call(request),
+        _ => target.call(&request.to_string()),
     };
     let answer = match answer {
         Ok(a) => a,
@@ -155,6 +167,35 @@ fn main() -> ExitCode {
         view,
         cli.json || matches!(cli.command, Cmd::Raw { .. }),
     )
+}
+
+/// Where requests go: the control socket, or tandemd's HTTP listener.
+#[derive(Debug)]
+enum Target {
+    Socket(PathBuf),
+    Http(http_client::HttpTarget),
+}
+
+impl Target {
+    fn call(&self, request: &str) -> Result<Value, client::ClientError> {
+        match self {
+            Self::Socket(path) => client::call(path, request),
+            Self::Http(http) => http.call(request),
+        }
+    }
+}
+
+/// `--url` with its credentials, else the socket of [`socket_path`].
+fn target(cli: &Cli) -> Result<Target, String> {
+    let Some(url) = &cli.url else {
+        return socket_path(cli.socket.as_deref(), cli.config.as_deref()).map(Target::Socket);
+    };
+    let user = cli.user.as_deref().ok_or("--url needs --user")?;
+    let file = cli
+        .password_file
+        .as_deref()
+        .ok_or("--url needs --password-file")?;
+    http_client::HttpTarget::new(url, user, file).map(Target::Http)
 }
 
 /// `--socket`, else the `[control] socket` of `--config`, else [`DEFAULT_SOCKET`].
@@ -237,11 +278,11 @@ fn page(from: &str, limit: u64) -> Value {
 }
 
 /// Every page from `from` on, as one answer with all the leases.
-fn page_all(socket: &Path, from: &str, limit: u64) -> Result<Value, client::ClientError> {
+fn page_all(target: &Target, from: &str, limit: u64) -> Result<Value, client::ClientError> {
     let mut from = from.to_owned();
     let mut all = Vec::new();
     loop {
-        let a = client::call(socket, &page(&from, limit).to_string())?;
+        let a = target.call(&page(&from, limit).to_string())?;
         if a["result"] != 0 {
             if a["result"] == 3 {
                 break;
@@ -359,6 +400,58 @@ mod tests {
             json!({"command": "lease6-get-page",
                    "arguments": {"from": "2001:db8::1", "limit": 100}})
         );
+    }
+
+    fn cli(args: &[&str]) -> Result<Cli, clap::Error> {
+        Cli::try_parse_from(std::iter::once("tandemctl").chain(args.iter().copied()))
+    }
+
+    #[test]
+    fn url_needs_user_and_password_file() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = tempfile::tempdir().unwrap();
+        let pw = dir.path().join("pw");
+        std::fs::write(&pw, "s3cret\n").unwrap();
+        std::fs::set_permissions(&pw, std::fs::Permissions::from_mode(0o600)).unwrap();
+        let pw_s = pw.to_str().unwrap();
+        let url = "http://127.0.0.1:8000";
+        let t = target(
+            &cli(&[
+                "--url",
+                url,
+                "--user",
+                "ops",
+                "--password-file",
+                pw_s,
+                "status",
+            ])
+            .unwrap(),
+        );
+        assert!(matches!(t, Ok(Target::Http(_))), "{t:?}");
+        let e = target(&cli(&["--url", url, "--password-file", pw_s, "status"]).unwrap());
+        assert_eq!(e.unwrap_err(), "--url needs --user");
+        let e = target(&cli(&["--url", url, "--user", "ops", "status"]).unwrap());
+        assert_eq!(e.unwrap_err(), "--url needs --password-file");
+        // --user without --url, and --url with --socket, are usage errors.
+        assert!(cli(&["--user", "ops", "status"]).is_err());
+        assert!(cli(&["--url", url, "--socket", "/s", "status"]).is_err());
+        // The password file follows tandemd's rule: owner only.
+        std::fs::set_permissions(&pw, std::fs::Permissions::from_mode(0o644)).unwrap();
+        let e = target(
+            &cli(&[
+                "--url",
+                url,
+                "--user",
+                "ops",
+                "--password-file",
+                pw_s,
+                "status",
+            ])
+            .unwrap(),
+        );
+        assert!(e.unwrap_err().contains("0644"));
+        let t = target(&cli(&["status"]).unwrap());
+        assert!(matches!(t, Ok(Target::Socket(p)) if p == Path::new(DEFAULT_SOCKET)));
     }
 
     #[test]

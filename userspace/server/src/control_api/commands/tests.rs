@@ -45,6 +45,7 @@ fn sources(workers: usize, storage: &Path) -> (Sources, Vec<crossbeam_channel::R
         partner_down: None,
         started: Instant::now(),
         reload: None,
+        http: None,
     };
     (s, inboxes)
 }

@@ -267,3 +267,46 @@ fn responses_are_one_line_in_kea_shape() {
         serde_json::json!({"result": 0, "text": "ok", "arguments": {"a": [1]}})
     );
 }
+
+/// Kea Control Agent's `service` over HTTP: dhcp6 (or none, or the agent's empty list) is
+/// tandemd; another server is refused by name, and a malformed list is named too. On the Unix
+/// socket `service` is ignored, whatever it holds.
+#[test]
+fn service_dhcp6_is_served_and_others_refused() {
+    for s in [
+        r#"{"command":"version-get","service":["dhcp6"]}"#,
+        r#"{"command":"version-get","service":[]}"#,
+        r#"{"command":"version-get","service":null}"#,
+        r#"{"command":"version-get","service":["dhcp6","dhcp6"]}"#,
+    ] {
+        assert_eq!(ok(s), Command::VersionGet, "{s}");
+        assert_eq!(parse_http(s.as_bytes()), Ok(Command::VersionGet), "{s}");
+    }
+    for (s, want) in [
+        (
+            r#"{"command":"version-get","service":["dhcp4"]}"#,
+            "service `dhcp4`",
+        ),
+        (
+            r#"{"command":"version-get","service":["dhcp6","d2"]}"#,
+            "service `d2`",
+        ),
+        (
+            r#"{"command":"version-get","service":"dhcp6"}"#,
+            "must be a list",
+        ),
+        (
+            r#"{"command":"version-get","service":[6]}"#,
+            "must be a list",
+        ),
+    ] {
+        let r = parse_http(s.as_bytes()).expect_err(s);
+        assert_eq!(r.result, 1, "{s}");
+        assert!(r.text.contains(want), "{s}: {}", r.text);
+        assert_eq!(ok(s), Command::VersionGet, "the socket ignores it: {s}");
+    }
+    // Other keys are still refused on both.
+    let extra = r#"{"command":"version-get","service":["dhcp4"],"x":1}"#;
+    assert!(err(extra).text.contains("unknown key `x`"));
+    assert!(parse_http(extra.as_bytes()).is_err());
+}

@@ -41,6 +41,7 @@ fn scrape() -> Scrape {
         datapath: "socket",
         xdp: None,
         failover: None,
+        http_auth_failures: None,
     }
 }
 
