@@ -257,6 +257,7 @@ pub fn apply_update_in(
                         iaid: ia.map_or(l.iaid, |_| l.iaid),
                     }),
                     times: local_times(l),
+                    from_partner: l.fo.from_partner,
                 })
             },
         )
@@ -334,6 +335,8 @@ pub fn apply_update_in(
                 state,
                 fo: tandem_lease::FoData {
                     tell_partner: false,
+                    // apply_partner marks it the partner's.
+                    from_partner: true,
                     start_time_of_state: unix_time(times.start_time_of_state),
                     partner_lifetime: 0,
                     acked_partner_lifetime: 0,
