@@ -392,11 +392,8 @@ impl Shard {
                 self.upsert(l);
                 continue;
             }
-            if let Some((_, l)) = self.table.remove(&r) {
-                self.count(&r, false);
-                self.count_subnet(&l, false);
-                self.mark(&r, false);
-            }
+            // Every index too: a subnet made standalone by a reload keeps tell-partner flags.
+            self.remove(&r);
             self.changes.push(LeaseChange::Remove(r));
         }
         if n > 0 {

@@ -429,3 +429,19 @@ fn subnet_counts_are_rebuilt_by_replay() {
         .count() as u64;
     assert_eq!(na, bound_na);
 }
+
+#[test]
+fn a_lease_of_a_subnet_made_standalone_expires_out_of_every_index() {
+    // A reload turned failover off while a lease still had tell-partner set (found in review:
+    // the standalone reclaim left its tell-partner entry behind).
+    let mut sh = Shard::new(0, 1, &[addr_pool(16)], &[]);
+    sh.set_subnet_failover(10, Some(crate::FoRole::Primary));
+    let r = Resource::address(Ipv6Addr::from(BASE));
+    sh.bind(lease(r, b"c", 1, 0, 100));
+    assert_eq!(sh.tell_partner_count(), 1);
+    sh.set_subnet_failover(10, None);
+    assert_eq!(sh.reclaim_expired(1000), 1);
+    assert_eq!(sh.len(), 0);
+    assert_eq!(sh.tell_partner_count(), 0);
+    sh.check_invariants().unwrap();
+}
