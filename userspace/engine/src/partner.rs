@@ -257,7 +257,6 @@ pub fn apply_update_in(
                         iaid: ia.map_or(l.iaid, |_| l.iaid),
                     }),
                     times: local_times(l),
-                    from_partner: l.fo.from_partner,
                 })
             },
         )
@@ -335,8 +334,6 @@ pub fn apply_update_in(
                 state,
                 fo: tandem_lease::FoData {
                     tell_partner: false,
-                    // apply_partner marks it the partner's.
-                    from_partner: true,
                     start_time_of_state: unix_time(times.start_time_of_state),
                     partner_lifetime: 0,
                     acked_partner_lifetime: 0,

@@ -9,12 +9,6 @@
 //!   flags set for ever (two servers that both expired one lease would each refuse the other's
 //!   EXPIRED, and neither could ever free it). The lab's failover demo showed exactly that
 //!   storm before this rule.
-//! * **OPEN-6, ordered updates:** when our binding is the partner's own, stored from its BNDUPD
-//!   and not changed here since ([`LocalBinding::from_partner`]), an "accept" cell takes the
-//!   partner's next update unless its time is *earlier* than ours by more than 5 s. The
-//!   partner's updates of one lease reach us in the order it made them, so equal times there
-//!   cannot hide an older update; the literal rule refused a Release within 5 s of the grant
-//!   and left the address held on both servers until the binding ran out.
 //! * Received PENDING-FREE is treated as the FREE / FREE-BACKUP column and a local
 //!   PENDING-FREE as the FREE / FREE-BACKUP row: the RFC's table has neither, and PENDING-FREE
 //!   is the transient on the way to FREE / FREE-BACKUP (§1.9).
@@ -104,9 +98,6 @@ pub struct LocalBinding<'a> {
     pub start_time_of_state: FoTime,
     /// Our state-expiration-time, if the status has a timeout.
     pub state_expiration_time: Option<FoTime>,
-    /// Our binding is the partner's as it sent it: stored from its BNDUPD and not changed
-    /// locally since (OPEN-6, module doc).
-    pub from_partner: bool,
 }
 
 /// The binding data of one IAADDR / IAPREFIX of a received BNDUPD (RFC 8156 §7.4).
@@ -221,16 +212,10 @@ pub fn resolve(
         .is_some_and(|clt| clt.later_than(local.start_time_of_state));
     let pass = |ok: bool, fail: Resolution| if ok { Resolution::Accept } else { fail };
     match rule {
-        Rule::Accept => {
-            let (theirs, ours) = (update_time(received), local_time(local));
-            let newer = if local.from_partner {
-                // Ordered: only a clearly older update is outdated (module doc).
-                !ours.later_than(theirs)
-            } else {
-                theirs.later_than(ours)
-            };
-            pass(newer, outdated)
-        }
+        Rule::Accept => pass(
+            update_time(received).later_than(local_time(local)),
+            outdated,
+        ),
         Rule::Time1 => pass(
             local
                 .state_expiration_time

@@ -29,13 +29,6 @@ pub struct FoData {
     /// "Partner must be told" (R28): set by every local change of the lease, cleared when
     /// the partner acks a BNDUPD carrying the current data.
     pub tell_partner: bool,
-    /// The lease holds the partner's binding as the partner sent it: set when a BNDUPD is
-    /// stored ([`crate::Shard::apply_partner`]), cleared by every local change (whenever
-    /// `tell_partner` is set). The partner's updates of one lease reach us in the order it
-    /// made them, so a later one from the partner supersedes this binding even when both
-    /// times are equal within the ±5 s the conflict table allows (OPEN-6 in
-    /// `tandem-failover`'s `conflict` module: a Release within 5 s of the grant).
-    pub from_partner: bool,
     /// When the lease entered its current binding-status (F_START_TIME_OF_STATE).
     pub start_time_of_state: u64,
     /// partner-lifetime we send (or will send) in F_PARTNER_LIFETIME; 0 once acked.

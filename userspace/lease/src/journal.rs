@@ -14,7 +14,7 @@
 //! prefix_len u8; then for Upsert: duid len u8 + duid, iaid u32, subnet_id u32, preferred u32,
 //! valid u32, cltt u64, expires_at u64, state u8 (1 Bound, 2 Declined, 3 Released, 4 Expired);
 //! since version 2 followed by the failover data of RFC 8156 §7.3 ([`crate::FoData`]): flags u8
-//! (bit 0 tell-partner, bit 1 from-partner, other bits zero), start-time-of-state u64, partner-lifetime u64,
+//! (bit 0 tell-partner, other bits zero), start-time-of-state u64, partner-lifetime u64,
 //! acked-partner-lifetime u64, expiration-time u64, partner-raw-clt-time u32, T1 u32, T2 u32.
 //! A version 1 Upsert decodes with [`crate::FoData::default()`] (standalone); a Remove has the
 //! same body in every version. A Backup (RFC 8156 §4.2.2, [`crate::BackupPrefix`]) is followed by
@@ -135,7 +135,7 @@ pub fn encode(change: &LeaseChange, out: &mut Vec<u8>) {
             LeaseState::Expired => 4,
         });
         let fo = &l.fo;
-        out.push(u8::from(fo.tell_partner) | u8::from(fo.from_partner) << 1);
+        out.push(u8::from(fo.tell_partner));
         for v in [
             fo.start_time_of_state,
             fo.partner_lifetime,
@@ -358,14 +358,13 @@ fn decode_body(body: &[u8], version: u8) -> Option<LeaseChange> {
 /// The version 2 failover fields of an Upsert; unknown flag bits make the body malformed.
 fn decode_fo(c: &mut Cur<'_>) -> Option<FoData> {
     let flags = c.u8()?;
-    if flags & !3 != 0 {
+    if flags & !1 != 0 {
         return None;
     }
     let (start_time_of_state, partner_lifetime) = (c.u64()?, c.u64()?);
     let (acked_partner_lifetime, expiration_time) = (c.u64()?, c.u64()?);
     Some(FoData {
         tell_partner: flags & 1 != 0,
-        from_partner: flags & 2 != 0,
         start_time_of_state,
         partner_lifetime,
         acked_partner_lifetime,

@@ -385,7 +385,6 @@ impl Shard {
                 let mut l = l.clone();
                 l.state = LeaseState::Expired;
                 l.fo.tell_partner = true;
-                l.fo.from_partner = false;
                 l.fo.partner_lifetime = 0;
                 l.fo.start_time_of_state = now;
                 self.changes.push(LeaseChange::Upsert(l.clone()));

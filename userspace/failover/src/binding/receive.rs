@@ -50,9 +50,6 @@ pub struct LocalLease<'a> {
     pub client: Option<ClientIdentity<'a>>,
     /// Our times.
     pub times: LocalTimes,
-    /// The lease holds the partner's binding as it sent it (OPEN-6: see
-    /// [`LocalBinding::from_partner`]).
-    pub from_partner: bool,
 }
 
 impl<'a> LocalLease<'a> {
@@ -64,7 +61,6 @@ impl<'a> LocalLease<'a> {
             cltt: self.times.cltt,
             start_time_of_state: self.times.start_time_of_state,
             state_expiration_time: self.times.state_expiration_time,
-            from_partner: self.from_partner,
         }
     }
 }

@@ -25,7 +25,6 @@ fn local(status: BindingStatus) -> LocalBinding<'static> {
         cltt: Some(FoTime(2000)),
         start_time_of_state: FoTime(1000),
         state_expiration_time: Some(FoTime(5000)),
-        from_partner: false,
     }
 }
 
@@ -335,44 +334,6 @@ fn an_update_saying_what_we_hold_is_accepted() {
     let other_status = received(B::Released, A, Some(2003), 2003);
     assert_eq!(
         resolve(PRI, FoTime(3000), Some(&l), &other_status),
-        OUTDATED
-    );
-}
-
-#[test]
-fn the_partner_s_next_update_of_its_own_binding_wins_at_equal_times() {
-    // OPEN-6, ordered updates: a Release 3 s after the grant the partner told us of.
-    let ours = local(B::Active);
-    let release = received(B::Released, A, Some(2003), 2003);
-    assert_eq!(
-        resolve(SEC, FoTime(3000), Some(&ours), &release),
-        OUTDATED,
-        "our own binding: the literal rule"
-    );
-    let theirs = LocalBinding {
-        from_partner: true,
-        ..ours
-    };
-    for role in [PRI, SEC] {
-        assert_eq!(
-            resolve(role, FoTime(3000), Some(&theirs), &release),
-            Resolution::Accept
-        );
-        // Equal times the other way round (the update 4 s before ours) are still equal.
-        let slightly_earlier = received(B::Released, A, Some(1996), 1996);
-        assert_eq!(
-            resolve(role, FoTime(3000), Some(&theirs), &slightly_earlier),
-            Resolution::Accept
-        );
-        // A clearly older update is outdated, whoever made our binding.
-        let older = received(B::Released, A, Some(1990), 1990);
-        assert_eq!(resolve(role, FoTime(3000), Some(&theirs), &older), OUTDATED);
-    }
-    // The cells that are not "accept" keep their rules: an EXPIRED before our ACTIVE ran out
-    // (time(1)) is refused even from the partner's own binding.
-    let expired = received(B::Expired, A, Some(2003), 2003);
-    assert_eq!(
-        resolve(PRI, FoTime(3000), Some(&theirs), &expired),
         OUTDATED
     );
 }

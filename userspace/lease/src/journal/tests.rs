@@ -15,7 +15,6 @@ fn lease(i: u32, duid_len: usize) -> Lease {
         state: LeaseState::Bound,
         fo: FoData {
             tell_partner: i & 1 == 0,
-            from_partner: i.is_multiple_of(3) && i & 1 == 1,
             start_time_of_state: 1_700_000_000,
             partner_lifetime: 1_700_090_000 + u64::from(i),
             acked_partner_lifetime: u64::from(i),
@@ -59,8 +58,6 @@ fn arb_change() -> impl Strategy<Value = LeaseChange> {
     let fo =
         (any::<bool>(), any::<[u64; 4]>(), any::<[u32; 3]>()).prop_map(|(tell, t, u)| FoData {
             tell_partner: tell,
-            // A lease is the partner's as sent only while nothing local awaits telling.
-            from_partner: !tell && t[0] & 1 == 1,
             start_time_of_state: t[0],
             partner_lifetime: t[1],
             acked_partner_lifetime: t[2],

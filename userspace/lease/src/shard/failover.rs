@@ -180,7 +180,6 @@ impl Shard {
     pub(super) fn complete_local_change(&self, lease: &mut Lease) {
         let fo = &mut lease.fo;
         fo.tell_partner = true;
-        fo.from_partner = false;
         let Some(old) = self.table.get(&lease.resource) else {
             fo.start_time_of_state = lease.cltt;
             return;
@@ -270,7 +269,6 @@ impl Shard {
             return;
         }
         lease.fo.tell_partner = false;
-        lease.fo.from_partner = true;
         if let Some(old) = self.table.get(&r) {
             let fo = &mut lease.fo;
             fo.acked_partner_lifetime =

@@ -148,7 +148,6 @@ fn lease(status: BindingStatus, duid: &[u8], iaid: u32) -> LocalLease<'_> {
         status,
         client: Some(ClientIdentity { duid, iaid }),
         times: local_times(),
-        from_partner: false,
     }
 }
 
