@@ -2,8 +2,10 @@
 //! Kea Control Agent's shape, always behind HTTP Basic authentication (RFC 7617).
 //!
 //! The password file is not opened by [`crate::load`] (so a config can be checked before the
-//! file is made, as with the TLS files): [`crate::Config::check_files`] and tandemd's start-up
-//! read it with [`read_http_password`].
+//! file is made, as with the TLS files): [`crate::Config::check_files`] (hence `check-config`
+//! and every reload) and tandemd's start-up read it as [`HttpControl::read_password_owned_by`]
+//! does, with the same checks: among them a password of at least 16
+//! bytes, since nothing limits how fast an HTTP client may guess.
 
 use std::fs::File;
 use std::io::{self, Read};
@@ -21,6 +23,9 @@ use crate::locate::Source;
 pub const HTTP_USER_LEN_MAX: usize = 64;
 /// How much of the password file is read: its first line must end within this.
 pub const HTTP_PASSWORD_FILE_READ_MAX: u64 = 4096;
+/// The shortest HTTP password tandemd takes, in bytes: guessing over loopback runs at
+/// thousands of tries a second, so the password must be long and random.
+pub(crate) const HTTP_PASSWORD_LEN_MIN: usize = 16;
 /// Permission bits a password file must not have (group and others).
 const OPEN_TO_OTHERS: u32 = 0o077;
 /// The HTTP listener of the control API.
@@ -38,14 +43,18 @@ pub struct HttpControl {
 impl HttpControl {
     /// The password as tandemd reads it: [`read_http_password`] of the password file, also
     /// refusing a file owned by another user than `euid` (tandemd's effective uid) or root
-    /// (`chown tandem` + `chmod 600`).
+    /// (`chown tandem` + `chmod 600`), and a password shorter than 16 bytes.
     pub fn read_password_owned_by(&self, euid: u32) -> Result<Vec<u8>, FileProblem> {
-        read_password(&self.password_file, Some(euid))
+        read_password(&self.password_file, Some(euid)).and_then(long_enough)
     }
 
-    /// The password file's problem, if it has one ([`read_http_password`]).
+    /// The password file's problem, if it has one: [`Self::read_password_owned_by`] with this
+    /// process's effective uid (the owner of `/proc/self`; the owner is not checked when that
+    /// cannot be read), so `check-config` run as tandemd's user refuses what start-up refuses.
     pub fn check_file(&self) -> Option<UnreadableFile> {
-        read_http_password(&self.password_file)
+        let euid = std::fs::metadata("/proc/self").ok().map(|m| m.uid());
+        read_password(&self.password_file, euid)
+            .and_then(long_enough)
             .err()
             .map(|problem| UnreadableFile {
                 key: "control.http-password-file".to_owned(),
@@ -119,6 +128,17 @@ pub(crate) fn http(
 /// (`mode & 0o077 != 0`), or whose first line is empty.
 pub fn read_http_password(path: &Path) -> Result<Vec<u8>, FileProblem> {
     read_password(path, None)
+}
+
+/// Refuses a password shorter than [`HTTP_PASSWORD_LEN_MIN`] bytes.
+fn long_enough(password: Vec<u8>) -> Result<Vec<u8>, FileProblem> {
+    if password.len() >= HTTP_PASSWORD_LEN_MIN {
+        return Ok(password);
+    }
+    Err(FileProblem::TooShort {
+        len: password.len(),
+        min: HTTP_PASSWORD_LEN_MIN,
+    })
 }
 
 /// Opens without blocking (a FIFO without a writer would block `open` itself).
@@ -196,7 +216,7 @@ mod tests {
     #[test]
     fn a_complete_listener_with_a_private_file_is_ok() {
         let dir = tempfile::tempdir().unwrap();
-        let file = write(dir.path(), "pw", "s3cret\n", 0o600);
+        let file = write(dir.path(), "pw", "s3cret-0123456789\n", 0o600);
         let c = parse(&with_file(&file), "/etc/tandem/t.toml").unwrap();
         let http = c.control.http.clone().unwrap();
         assert_eq!(http.listen, "127.0.0.1:8000".parse().unwrap());
@@ -380,5 +400,62 @@ mod tests {
         );
         // tandemctl does not check the owner.
         assert_eq!(read_http_password(&f).unwrap(), b"s3cret");
+    }
+
+    /// Guessing is not rate-limited: `check-config` (hence reload) and start-up refuse a
+    /// password shorter than 16 bytes, suggesting how to make one.
+    #[test]
+    fn a_short_password_is_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let short = write(dir.path(), "short", "0123456789abcde\n", 0o600);
+        let c = parse(&with_file(&short), "/etc/tandem/t.toml").unwrap();
+        let problems = c.check_files();
+        assert_eq!(problems.len(), 1);
+        let text = problems[0].to_string();
+        assert!(
+            text.starts_with("key `control.http-password-file`: ")
+                && text.contains("15 bytes long, shorter than 16")
+                && text.contains("`openssl rand -base64 24`"),
+            "{text}"
+        );
+        let http = c.control.http.unwrap();
+        let owner = std::fs::metadata(&short).unwrap().uid();
+        let e = http.read_password_owned_by(owner).unwrap_err().to_string();
+        assert!(e.contains("shorter than 16"), "{e}");
+        // tandemctl takes what it is given.
+        assert_eq!(read_http_password(&short).unwrap(), b"0123456789abcde");
+        let enough = write(dir.path(), "enough", "0123456789abcdef\n", 0o600);
+        let c = parse(&with_file(&enough), "/etc/tandem/t.toml").unwrap();
+        assert!(c.check_files().is_empty());
+        let http = c.control.http.unwrap();
+        assert_eq!(
+            http.read_password_owned_by(owner).unwrap(),
+            b"0123456789abcdef"
+        );
+    }
+
+    /// `check-config` checks the owner as start-up does, against its own effective uid.
+    #[test]
+    fn check_files_refuses_a_file_of_another_user() {
+        let dir = tempfile::tempdir().unwrap();
+        let f = write(dir.path(), "pw", "s3cret-0123456789\n", 0o600);
+        let c = parse(&with_file(&f), "/etc/tandem/t.toml").unwrap();
+        assert!(c.check_files().is_empty());
+        let euid = std::fs::metadata("/proc/self").unwrap().uid();
+        if euid != 0 {
+            // Only root can give a file away.
+            return;
+        }
+        std::os::unix::fs::chown(&f, Some(4242), None).unwrap();
+        let problems = c.check_files();
+        assert_eq!(problems.len(), 1);
+        let text = problems[0].to_string();
+        assert!(
+            text.contains("owned by uid 4242") && text.contains("(uid 0)"),
+            "{text}"
+        );
+        // Root's file is taken.
+        std::os::unix::fs::chown(&f, Some(0), None).unwrap();
+        assert!(c.check_files().is_empty());
     }
 }

@@ -173,6 +173,14 @@ pub enum FileProblem {
         /// The uid that reads it (tandemd's effective uid).
         reader: u32,
     },
+    /// A password too short to withstand guessing over the network.
+    #[error("the password is {len} bytes long, shorter than {min}; make a random one with `openssl rand -base64 24`")]
+    TooShort {
+        /// Its length in bytes.
+        len: usize,
+        /// The shortest accepted.
+        min: usize,
+    },
 }
 
 impl Failover {

@@ -9,8 +9,13 @@
 //! its threads were unbounded and it set no socket timeouts, so stalled clients held them
 //! forever; a header line without CRLF was buffered without limit. Here:
 //!
-//! - at most [`Limits::connections`] connections at a time (an atomic count); one more is
-//!   closed at once, after a best-effort non-blocking `503`. Each has a thread of its own;
+//! - at most [`Limits::connections`] connections at a time, each with a thread of its own,
+//!   kept in a registry ([`registry`]). At the cap, the oldest connection not yet admitted
+//!   (head incomplete, or [`Handler::admit`] not passed) is shut down to make room for the
+//!   newcomer, so idle or half-sent requests from one host cannot keep everyone out, nor can
+//!   answered ones it never closes (the lingering close may be cut too); admitted connections
+//!   are never cut before their answer is written, and when all are, the newcomer is closed at
+//!   once, after a best-effort non-blocking `503`;
 //! - one **deadline per connection**, not per read: the head and the body must both have
 //!   arrived within [`Limits::deadline`] of the accept (408 otherwise, slowloris included);
 //!   the answer must be written within [`Limits::write_deadline`];
@@ -34,7 +39,7 @@
 use std::io::{self, Read, Write};
 use std::net::{Shutdown, SocketAddr, TcpListener, TcpStream};
 use std::os::fd::AsRawFd;
-use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
@@ -44,10 +49,12 @@ use mio::{Events, Interest, Poll, Token, Waker};
 use tracing::{debug, warn};
 
 mod head;
+mod registry;
 #[cfg(test)]
 mod tests;
 
 pub(crate) use head::Head;
+use registry::{Entry, Registry, Slot};
 
 /// The longest request head (request line and header lines) read.
 pub(crate) const HEAD_MAX: usize = 8 * 1024;
@@ -167,7 +174,7 @@ impl Listener {
             poll,
             limits,
             handler,
-            active: Arc::new(AtomicUsize::new(0)),
+            registry: Registry::default(),
             stop: stop.clone(),
             warned: None,
             suppressed: 0,
@@ -210,20 +217,11 @@ struct Accept<H> {
     poll: Poll,
     limits: Limits,
     handler: Arc<H>,
-    active: Arc<AtomicUsize>,
+    registry: Registry,
     stop: Arc<AtomicBool>,
     /// When a warning was last logged, and how many were not logged since.
     warned: Option<Instant>,
     suppressed: u64,
-}
-
-/// Decrements the connection count when a connection thread ends.
-struct Slot(Arc<AtomicUsize>);
-
-impl Drop for Slot {
-    fn drop(&mut self) {
-        self.0.fetch_sub(1, Ordering::AcqRel);
-    }
 }
 
 impl<H: Handler> Accept<H> {
@@ -267,25 +265,40 @@ impl<H: Handler> Accept<H> {
     }
 
     fn serve(&mut self, stream: TcpStream, peer: SocketAddr) {
-        if self.active.fetch_add(1, Ordering::AcqRel) >= self.limits.connections {
-            self.active.fetch_sub(1, Ordering::AcqRel);
-            refuse(stream);
-            let max = self.limits.connections;
-            self.warn(&format!(
-                "{max} connections already; one from {peer} closed"
-            ));
-            return;
-        }
-        let slot = Slot(self.active.clone());
+        let clone = match stream.try_clone() {
+            Ok(c) => c,
+            Err(e) => {
+                self.warn(&format!("a connection from {peer} closed: {e}"));
+                return;
+            }
+        };
+        let max = self.limits.connections;
+        let slot = match self.registry.enter(clone, Instant::now(), max) {
+            Entry::In(slot) => slot,
+            Entry::Evicted(slot, age) => {
+                self.warn(&format!(
+                    "{max} connections already; the oldest not admitted ({} ms old) \
+                     closed for one from {peer}",
+                    age.as_millis()
+                ));
+                slot
+            }
+            Entry::Full => {
+                refuse(stream);
+                self.warn(&format!(
+                    "{max} admitted connections already; one from {peer} closed"
+                ));
+                return;
+            }
+        };
         let (limits, handler) = (self.limits.clone(), self.handler.clone());
         let spawned = std::thread::Builder::new()
             .name(format!("{}-c", self.limits.name))
             .spawn(move || {
-                let _slot = slot;
-                connection(stream, peer, &limits, &*handler);
+                connection(stream, peer, &limits, &*handler, &slot);
             });
         if let Err(e) = spawned {
-            // The closure, its slot and the stream were dropped: the count is back.
+            // The closure, its slot and the stream were dropped: the place is free again.
             self.warn(&format!("no thread for a connection: {e}"));
         }
     }
@@ -387,10 +400,12 @@ fn connection<H: Handler + ?Sized>(
     peer: SocketAddr,
     limits: &Limits,
     handler: &H,
+    slot: &Slot,
 ) {
     let deadline = Instant::now() + limits.deadline;
     let _ = stream.set_nodelay(true);
-    let Some((response, head_only)) = exchange(&mut stream, peer, limits, handler, deadline) else {
+    let Some((response, head_only)) = exchange(&mut stream, peer, limits, handler, slot, deadline)
+    else {
         return;
     };
     let bytes = encode(&response, head_only);
@@ -398,16 +413,19 @@ fn connection<H: Handler + ?Sized>(
         debug!(%peer, error = %e, "HTTP: the answer could not be written");
         return;
     }
+    slot.answered();
     linger(&mut stream, limits.body_max.saturating_add(HEAD_MAX));
 }
 
-/// Reads and answers the request; `None` when the client went away before a full head. The
-/// `bool` is true for `HEAD` (an answer without its body).
+/// Reads and answers the request; `None` when the client went away before a full head, or
+/// the connection was cut to make room before it was admitted. The `bool` is true for `HEAD`
+/// (an answer without its body).
 fn exchange<H: Handler + ?Sized>(
     stream: &mut TcpStream,
     peer: SocketAddr,
     limits: &Limits,
     handler: &H,
+    slot: &Slot,
     deadline: Instant,
 ) -> Option<(Response, bool)> {
     let mut buf = [0u8; HEAD_MAX];
@@ -438,9 +456,13 @@ fn exchange<H: Handler + ?Sized>(
         Ok(n) => n,
         Err(r) => return answer(r),
     };
+    if !slot.admit() {
+        return None;
+    }
     let mut body = Vec::with_capacity(length);
     let early = &buf[end..len];
     body.extend_from_slice(&early[..early.len().min(length)]);
+    // Not for an HTTP/1.0 client (RFC 9110 §10.1.1).
     if body.len() < length && head.expects_continue() {
         let go = b"HTTP/1.1 100 Continue\r\n\r\n";
         if write_by(stream, go, deadline).is_err() {

@@ -4,7 +4,8 @@
 //! dispatcher ([`Sources::answer`]) as a JSON **array** holding the one answer.
 //!
 //! Every request needs HTTP Basic credentials (RFC 7617), as Kea CA's `authentication` does:
-//! the one `http-user` and the first line of `http-password-file`, compared in constant time.
+//! the one `http-user` and the first line of `http-password-file` (at least 16 bytes, since
+//! guesses are not rate-limited), compared in constant time.
 //! Anything else gets 401 with `WWW-Authenticate: Basic realm="tandem"`, is counted
 //! (`tandem_control_http_auth_failures_total`) and logged at warn with the peer, at most once
 //! per [`WARN_INTERVAL`]. The password file is read at start-up and at every reload (SIGHUP,

@@ -11,17 +11,33 @@ use super::{Response, HEADER_LINES_MAX, HEAD_MAX};
 pub(crate) struct Head {
     /// As sent (methods are case-sensitive, RFC 9110 §9.1).
     pub(crate) method: String,
-    /// The request target as sent (path and query).
+    /// The request target as sent: origin form (path and query) or absolute form
+    /// (`http://host/path?query`, RFC 9112 §3.2.2).
     pub(crate) target: String,
+    /// From the request line.
+    pub(crate) version: Version,
     /// Names as sent, values with surrounding blanks removed, in order.
     pub(crate) headers: Vec<(String, Vec<u8>)>,
     pub(crate) peer: SocketAddr,
 }
 
+/// The HTTP version of a request (RFC 9112 §2.3); others get 505.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub(crate) enum Version {
+    Http10,
+    Http11,
+}
+
 impl Head {
-    /// The target's path: before any `?`.
+    /// The target's path: before any `?`, and without the `scheme://authority` of an
+    /// absolute-form target (RFC 9112 §3.2.2, `/` when it has no path).
     pub(crate) fn path(&self) -> &str {
-        self.target.split('?').next().unwrap_or("")
+        let path = self.target.split('?').next().unwrap_or("");
+        match after_scheme(path) {
+            Some(rest) => rest.find('/').map_or("/", |i| &rest[i..]),
+            None => path,
+        }
     }
 
     /// The first header named `name` (case-insensitive, RFC 9110 §5.1).
@@ -80,11 +96,25 @@ impl Head {
         Ok(n as usize)
     }
 
-    /// `Expect: 100-continue` (RFC 9110 §10.1.1).
+    /// `Expect: 100-continue` from an HTTP/1.1 client: a server must ignore it from an
+    /// HTTP/1.0 one (RFC 9110 §10.1.1).
     pub(crate) fn expects_continue(&self) -> bool {
-        self.header("expect")
-            .is_some_and(|v| v.eq_ignore_ascii_case(b"100-continue"))
+        self.version == Version::Http11
+            && self
+                .header("expect")
+                .is_some_and(|v| v.eq_ignore_ascii_case(b"100-continue"))
     }
+}
+
+/// What follows `scheme://` when `target` starts with one (a scheme: a letter, then letters,
+/// digits, `+`, `-` or `.`; RFC 3986 §3.1).
+fn after_scheme(target: &str) -> Option<&str> {
+    let (scheme, rest) = target.split_once("://")?;
+    let mut chars = scheme.chars();
+    let first = chars.next()?;
+    let ok = first.is_ascii_alphabetic()
+        && chars.all(|c| c.is_ascii_alphanumeric() || matches!(c, '+' | '-' | '.'));
+    ok.then_some(rest)
 }
 
 fn bad(why: &str) -> Response {
@@ -134,12 +164,16 @@ pub(crate) fn parse(bytes: &[u8], peer: SocketAddr) -> Result<Head, Response> {
     if target.is_empty() || !target.iter().all(|&b| b.is_ascii_graphic()) {
         return Err(bad("the request target is not printable ASCII"));
     }
-    if !matches!(version, b"HTTP/1.1" | b"HTTP/1.0") {
-        return Err(Response::plain(
-            505,
-            "505 HTTP Version Not Supported: HTTP/1.1 or HTTP/1.0\n",
-        ));
-    }
+    let version = match version {
+        b"HTTP/1.1" => Version::Http11,
+        b"HTTP/1.0" => Version::Http10,
+        _ => {
+            return Err(Response::plain(
+                505,
+                "505 HTTP Version Not Supported: HTTP/1.1 or HTTP/1.0\n",
+            ))
+        }
+    };
     let mut headers = Vec::new();
     for line in lines {
         if headers.len() == HEADER_LINES_MAX {
@@ -164,6 +198,7 @@ pub(crate) fn parse(bytes: &[u8], peer: SocketAddr) -> Result<Head, Response> {
         // Tokens and printable ASCII, hence UTF-8.
         method: String::from_utf8_lossy(method).into_owned(),
         target: String::from_utf8_lossy(target).into_owned(),
+        version,
         headers,
         peer,
     })

@@ -19,7 +19,7 @@ const CLIENTS: u32 = 100;
 const HTTP_PORT: u16 = 8000;
 const METRICS_PORT: u16 = 9547;
 const USER: &str = "ops";
-const PASSWORD: &str = "lab-s3cret";
+const PASSWORD: &str = "lab-s3cret-0123456789";
 
 /// One curl exchange: status, the raw head, the body.
 struct Http {
@@ -268,13 +268,13 @@ fn control_http_answers_with_credentials_only() {
     );
 
     // A new password is read at reload (SIGHUP); the old one stops working.
-    std::fs::write(&password_file, "n3w-s3cret\n").unwrap();
+    std::fs::write(&password_file, "n3w-s3cret-0123456789\n").unwrap();
     let pid = subject.pid().unwrap().to_string();
     std::process::Command::new("kill")
         .args(["-HUP", &pid])
         .status()
         .unwrap();
-    let new = format!("{USER}:n3w-s3cret");
+    let new = format!("{USER}:n3w-s3cret-0123456789");
     wait_for("the new password", Duration::from_secs(10), || {
         (curl(&lab.server, addr, Some(&new), status).status == 200).then_some(())
     })

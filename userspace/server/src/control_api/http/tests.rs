@@ -37,8 +37,8 @@ fn settings(dir: &Path, password: &str) -> HttpControl {
 #[test]
 fn basic_headers_parse_and_junk_is_refused() {
     assert_eq!(
-        parse_basic(&basic(b"ops:s3cret")).unwrap(),
-        (b"ops".to_vec(), b"s3cret".to_vec())
+        parse_basic(&basic(b"ops:s3cret-0123456789")).unwrap(),
+        (b"ops".to_vec(), b"s3cret-0123456789".to_vec())
     );
     // The scheme is case-insensitive; the password may hold ':'; padding spaces are fine.
     let v = format!("  bAsIc   {}  ", b64(b"ops:a:b"));
@@ -77,16 +77,16 @@ fn basic_headers_parse_and_junk_is_refused() {
 #[test]
 fn credentials_check_user_and_password_and_reload_the_file() {
     let dir = tempfile::tempdir().unwrap();
-    let s = settings(dir.path(), "s3cret\n");
+    let s = settings(dir.path(), "s3cret-0123456789\n");
     let c = Credentials::load(&s).unwrap();
-    assert_eq!(c.check(Some(&basic(b"ops:s3cret"))), Ok(()));
+    assert_eq!(c.check(Some(&basic(b"ops:s3cret-0123456789"))), Ok(()));
     assert_eq!(c.check(None), Err(AuthError::Missing));
     for wrong in [
         &b"ops:s3cre"[..],
-        b"ops:s3cret\n",
-        b"ops:s3cretX",
-        b"op:s3cret",
-        b"OPS:s3cret",
+        b"ops:s3cret-0123456789\n",
+        b"ops:s3cret-0123456789X",
+        b"op:s3cret-0123456789",
+        b"OPS:s3cret-0123456789",
     ] {
         assert_eq!(
             c.check(Some(&basic(wrong))),
@@ -95,31 +95,50 @@ fn credentials_check_user_and_password_and_reload_the_file() {
         );
     }
     // A reload reads the new password; a broken file keeps the one in use.
-    password_file(dir.path(), "n3w\n");
+    password_file(dir.path(), "n3w-0123456789abc\n");
     c.reload("test").unwrap();
-    assert_eq!(c.check(Some(&basic(b"ops:n3w"))), Ok(()));
-    assert_eq!(c.check(Some(&basic(b"ops:s3cret"))), Err(AuthError::Wrong));
+    assert_eq!(c.check(Some(&basic(b"ops:n3w-0123456789abc"))), Ok(()));
+    assert_eq!(
+        c.check(Some(&basic(b"ops:s3cret-0123456789"))),
+        Err(AuthError::Wrong)
+    );
     std::fs::set_permissions(&s.password_file, std::fs::Permissions::from_mode(0o644)).unwrap();
     assert!(matches!(
         c.reload("test"),
         Err(FileProblem::OpenToOthers(0o644))
     ));
-    assert_eq!(c.check(Some(&basic(b"ops:n3w"))), Ok(()));
+    assert_eq!(c.check(Some(&basic(b"ops:n3w-0123456789abc"))), Ok(()));
     // Start-up refuses such a file, naming key and file.
     let e = format!("{:#}", Credentials::load(&s).err().unwrap());
     assert!(
         e.contains("control.http-password-file") && e.contains("pw") && e.contains("0644"),
         "{e}"
     );
+    // A password shorter than 16 bytes is refused at reload (the old one stays) and start-up.
+    password_file(dir.path(), "0123456789abcde\n");
+    let e = c.reload("test").unwrap_err().to_string();
+    assert!(
+        e.contains("shorter than 16") && e.contains("openssl rand -base64 24"),
+        "{e}"
+    );
+    assert_eq!(c.check(Some(&basic(b"ops:n3w-0123456789abc"))), Ok(()));
+    let e = format!("{:#}", Credentials::load(&s).err().unwrap());
+    assert!(
+        e.contains("control.http-password-file") && e.contains("shorter than 16"),
+        "{e}"
+    );
+    password_file(dir.path(), "0123456789abcdef\n");
+    assert!(Credentials::load(&s).is_ok());
+    c.reload("test").unwrap();
+    assert_eq!(c.check(Some(&basic(b"ops:0123456789abcdef"))), Ok(()));
     // A file of another user (not root) is refused; so is a FIFO, at once.
-    std::fs::set_permissions(&s.password_file, std::fs::Permissions::from_mode(0o600)).unwrap();
     let other = euid().wrapping_add(4242).max(1);
     if euid() == 0 {
         std::os::unix::fs::chown(&s.password_file, Some(other), None).unwrap();
         let e = format!("{:#}", Credentials::load(&s).err().unwrap());
         assert!(e.contains(&format!("owned by uid {other}")), "{e}");
         assert!(c.reload("test").is_err());
-        assert_eq!(c.check(Some(&basic(b"ops:n3w"))), Ok(()));
+        assert_eq!(c.check(Some(&basic(b"ops:0123456789abcdef"))), Ok(()));
     }
     std::fs::remove_file(&s.password_file).unwrap();
     let made = std::process::Command::new("mkfifo")
@@ -241,7 +260,7 @@ fn header<'h>(headers: &'h [(String, String)], name: &str) -> Option<&'h str> {
 #[test]
 fn serves_over_a_real_listener() {
     let dir = tempfile::tempdir().unwrap();
-    let s = settings(dir.path(), "s3cret\n");
+    let s = settings(dir.path(), "s3cret-0123456789\n");
     let credentials = Credentials::load(&s).unwrap();
     let bound = bind(&s, credentials.clone()).unwrap();
     let addr = bound.addr();
@@ -258,7 +277,7 @@ fn serves_over_a_real_listener() {
     assert_eq!(status, 401);
     assert_eq!(failures.load(Ordering::Relaxed), 2);
 
-    let (status, headers, body) = post(addr, Some(b"ops:s3cret"), version);
+    let (status, headers, body) = post(addr, Some(b"ops:s3cret-0123456789"), version);
     assert_eq!(status, 200);
     assert_eq!(header(&headers, "content-type"), Some("application/json"));
     let v: Value = serde_json::from_slice(&body).unwrap();
@@ -268,17 +287,17 @@ fn serves_over_a_real_listener() {
 
     let (_, _, body) = post(
         addr,
-        Some(b"ops:s3cret"),
+        Some(b"ops:s3cret-0123456789"),
         r#"{"command":"version-get","service":["dhcp4"]}"#,
     );
     let v: Value = serde_json::from_slice(&body).unwrap();
     assert_eq!(v[0]["result"], 1);
     assert!(v[0]["text"].as_str().unwrap().contains("dhcp4"), "{v}");
-    let (_, _, body) = post(addr, Some(b"ops:s3cret"), "not json");
+    let (_, _, body) = post(addr, Some(b"ops:s3cret-0123456789"), "not json");
     let v: Value = serde_json::from_slice(&body).unwrap();
     assert_eq!(v[0]["result"], 1, "{v}");
 
-    let auth = format!("Authorization: Basic {}\r\n", b64(b"ops:s3cret"));
+    let auth = format!("Authorization: Basic {}\r\n", b64(b"ops:s3cret-0123456789"));
     let (status, _, _) = exchange(
         addr,
         &format!("POST /other HTTP/1.1\r\nConnection: close\r\n{auth}Content-Length: 0\r\n\r\n"),
@@ -291,7 +310,7 @@ fn serves_over_a_real_listener() {
     assert_eq!(status, 405);
     assert_eq!(header(&headers, "allow"), Some("POST"));
     let big = format!(r#"{{"command":"{}"}}"#, "x".repeat(REQUEST_LEN_MAX));
-    let (status, _, _) = post(addr, Some(b"ops:s3cret"), &big);
+    let (status, _, _) = post(addr, Some(b"ops:s3cret-0123456789"), &big);
     assert_eq!(status, 413);
     assert_eq!(failures.load(Ordering::Relaxed), 2, "only 401s count");
     // The request that aborted tandemd under tiny_http: 401 first (the body is never read),
@@ -319,15 +338,19 @@ fn serves_over_a_real_listener() {
         "{:?}",
         t.elapsed()
     );
-    assert_eq!(post(addr, Some(b"ops:s3cret"), version).0, 200);
+    assert_eq!(post(addr, Some(b"ops:s3cret-0123456789"), version).0, 200);
 
     // A new password, read by config-reload (whose config part is not available here).
-    password_file(dir.path(), "n3w\n");
-    let (_, _, body) = post(addr, Some(b"ops:s3cret"), r#"{"command":"config-reload"}"#);
+    password_file(dir.path(), "n3w-0123456789abc\n");
+    let (_, _, body) = post(
+        addr,
+        Some(b"ops:s3cret-0123456789"),
+        r#"{"command":"config-reload"}"#,
+    );
     let v: Value = serde_json::from_slice(&body).unwrap();
     assert_eq!(v[0]["result"], 1, "{v}");
-    assert_eq!(post(addr, Some(b"ops:s3cret"), version).0, 401);
-    assert_eq!(post(addr, Some(b"ops:n3w"), version).0, 200);
+    assert_eq!(post(addr, Some(b"ops:s3cret-0123456789"), version).0, 401);
+    assert_eq!(post(addr, Some(b"ops:n3w-0123456789abc"), version).0, 200);
 
     // A client that sends its head and stalls holds only its own thread: stop is prompt.
     let mut stalled = TcpStream::connect(addr).unwrap();
