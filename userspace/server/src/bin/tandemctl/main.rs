@@ -415,8 +415,8 @@ mod tests {
         std::fs::set_permissions(&pw, std::fs::Permissions::from_mode(0o600)).unwrap();
         let pw_s = pw.to_str().unwrap();
         let url = "http://127.0.0.1:8000";
-        let t = target(
-            &cli(&[
+        let full = || {
+            let args = [
                 "--url",
                 url,
                 "--user",
@@ -424,9 +424,10 @@ mod tests {
                 "--password-file",
                 pw_s,
                 "status",
-            ])
-            .unwrap(),
-        );
+            ];
+            target(&cli(&args).unwrap())
+        };
+        let t = full();
         assert!(matches!(t, Ok(Target::Http(_))), "{t:?}");
         let e = target(&cli(&["--url", url, "--password-file", pw_s, "status"]).unwrap());
         assert_eq!(e.unwrap_err(), "--url needs --user");
@@ -437,19 +438,7 @@ mod tests {
         assert!(cli(&["--url", url, "--socket", "/s", "status"]).is_err());
         // The password file follows tandemd's rule: owner only.
         std::fs::set_permissions(&pw, std::fs::Permissions::from_mode(0o644)).unwrap();
-        let e = target(
-            &cli(&[
-                "--url",
-                url,
-                "--user",
-                "ops",
-                "--password-file",
-                pw_s,
-                "status",
-            ])
-            .unwrap(),
-        );
-        assert!(e.unwrap_err().contains("0644"));
+        assert!(full().unwrap_err().contains("0644"));
         let t = target(&cli(&["status"]).unwrap());
         assert!(matches!(t, Ok(Target::Socket(p)) if p == Path::new(DEFAULT_SOCKET)));
     }
