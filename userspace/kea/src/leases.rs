@@ -32,18 +32,9 @@ pub const KEA_2_2_COLUMNS: [&str; 17] = [
     "hwaddr_source",
 ];
 
-/// Columns every file since Kea 1.0 has; a file without one of them is not a leases6 file.
-const REQUIRED: [&str; 9] = [
-    "address",
-    "duid",
-    "valid_lifetime",
-    "expire",
-    "subnet_id",
-    "pref_lifetime",
-    "lease_type",
-    "iaid",
-    "prefix_len",
-];
+/// Columns every file since Kea 1.0 has (the first nine of Kea 2.2's); a file without one of
+/// them is not a leases6 file.
+const REQUIRED: &[&str] = KEA_2_2_COLUMNS.split_at(9).0;
 
 /// Kea's lease type column.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]

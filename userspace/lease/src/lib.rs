@@ -34,6 +34,8 @@ mod shard;
 mod share;
 mod sparse;
 mod table;
+#[cfg(test)]
+mod test_support;
 
 pub use failover::{AckOutcome, FoData, FoRole, PartnerAck};
 pub use lease::{Lease, LeaseChange, LeaseState};

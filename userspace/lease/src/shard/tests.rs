@@ -3,7 +3,7 @@
 use std::collections::HashSet;
 use std::net::Ipv6Addr;
 
-use tandem_ebpf_common::shard_of;
+use crate::test_support::duid_for;
 
 use crate::journal;
 use crate::{
@@ -33,18 +33,6 @@ fn pd_pool() -> PoolDef {
             delegated_len: 64,
         },
     }
-}
-
-/// A DUID owned by `shard` of `n` (found by counting up; deterministic).
-fn duid_for(shard: u32, n: u32, k: u32) -> Box<[u8]> {
-    (0u32..)
-        .map(|x| {
-            [0, 3, 0, 1, (k >> 8) as u8, k as u8, (x >> 8) as u8, x as u8]
-                .to_vec()
-                .into_boxed_slice()
-        })
-        .find(|d| shard_of(d, n) == shard)
-        .unwrap()
 }
 
 fn lease(r: Resource, duid: &[u8], iaid: u32, now: u64, valid: u32) -> Lease {

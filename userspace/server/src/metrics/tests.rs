@@ -168,7 +168,8 @@ fn tandem_counters_histograms_and_datapath() {
     assert!(t.contains("tandem_journal_failing 0\n"), "{t}");
 }
 
-fn rel(state: ServerState, partner: Option<ServerState>) -> RelStatus {
+/// A relationship's status with every counter set (the status page's tests use it too).
+pub(in crate::metrics) fn rel(state: ServerState, partner: Option<ServerState>) -> RelStatus {
     RelStatus {
         name: "pair-a".into(),
         role: Role::Primary,

@@ -2,7 +2,7 @@
 
 use std::path::Path;
 
-use tandem_lab::{Subject, SubjectKind};
+use tandem_lab::{Netns, ServerParams, Subject, SubjectKind};
 
 /// The tandemd binary built with this test.
 pub(crate) fn tandemd() -> &'static Path {
@@ -15,6 +15,22 @@ pub(crate) fn subject_kind() -> SubjectKind {
     let k = SubjectKind::from_env().expect("TANDEM_TEST_SUBJECT");
     println!("subject: {}", k.as_str());
     k
+}
+
+/// True, after saying why, when the subject is Kea and the test drives what only tandemd has
+/// (`what` names it, e.g. "live reload").
+pub(crate) fn skipped_for_kea(what: &str) -> bool {
+    let kea = subject_kind() == SubjectKind::Kea;
+    if kea {
+        println!("{what} drives tandemd only; skipped for Kea");
+    }
+    kea
+}
+
+/// Starts tandemd in `ns` with `params`, its config and store in `dir`.
+pub(crate) fn start_tandemd(ns: &Netns, params: &ServerParams, dir: &Path) -> Subject {
+    Subject::start(SubjectKind::Tandem, ns, params, dir, Some(tandemd()))
+        .unwrap_or_else(|e| panic!("start tandemd: {e:#}"))
 }
 
 /// A temporary directory for configs, logs, captures; kept when `TANDEM_LAB_KEEP=1`.

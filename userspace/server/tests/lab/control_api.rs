@@ -10,11 +10,9 @@ use std::process::Command;
 use std::time::Duration;
 
 use serde_json::Value;
-use tandem_lab::{
-    wait_for, Direct, LeaseKind, Perfdhcp, StoredLease, Subject, SubjectKind, CLIENT_IF,
-};
+use tandem_lab::{wait_for, Direct, LeaseKind, Perfdhcp, StoredLease, Subject, CLIENT_IF};
 
-use crate::common::{log_tail, subject_kind, tandemd, unix_now, TestDir};
+use crate::common::{log_tail, skipped_for_kea, start_tandemd, unix_now, TestDir};
 use crate::failover_pair::{start_pair, wait_state};
 
 const CLIENTS: u32 = 300;
@@ -114,21 +112,13 @@ fn page_through(config: &Path, limit: usize) -> Vec<(Ipv6Addr, u8)> {
 #[test]
 #[ignore = "lab: needs root and the Debian packages; run by cargo xtask test"]
 fn control_api_commands_answer_from_the_store() {
-    if subject_kind() == SubjectKind::Kea {
-        println!("tandemctl drives tandemd only; skipped for Kea");
+    if skipped_for_kea("tandemctl") {
         return;
     }
     let dir = TestDir::new("control-api");
     let lab = Direct::new().unwrap();
     let params = lab.server_params();
-    let mut subject = Subject::start(
-        SubjectKind::Tandem,
-        &lab.server,
-        &params,
-        dir.path(),
-        Some(tandemd()),
-    )
-    .unwrap();
+    let mut subject = start_tandemd(&lab.server, &params, dir.path());
     let config = subject.config_path().to_owned();
     let mut p = Perfdhcp::new(CLIENT_IF, 300, CLIENTS, CLIENTS);
     p.address_and_prefix = true;

@@ -8,9 +8,9 @@ use std::collections::BTreeMap;
 use std::net::SocketAddr;
 use std::time::Duration;
 
-use tandem_lab::{LabDatapath, Netns, Perfdhcp, Subject, SubjectKind, CLIENT_IF};
+use tandem_lab::{LabDatapath, Netns, Perfdhcp, SubjectKind, CLIENT_IF};
 
-use crate::common::{log_tail, subject_kind, tandemd, TestDir};
+use crate::common::{log_tail, start_tandemd, subject_kind, TestDir};
 use crate::dashboard::MeteredPair;
 
 const CLIENTS: u32 = 2_000;
@@ -82,14 +82,7 @@ fn metrics_move_with_perfdhcp_traffic() {
     let mut params = lab.server_params();
     let addr = SocketAddr::new(lab.server_addr.into(), PORT);
     params.metrics = Some(addr);
-    let subject = Subject::start(
-        SubjectKind::Tandem,
-        &lab.server,
-        &params,
-        dir.path(),
-        Some(tandemd()),
-    )
-    .unwrap();
+    let subject = start_tandemd(&lab.server, &params, dir.path());
 
     let before = Metrics::scrape(&lab.server, addr);
     assert_eq!(received(&before, "solicit"), 0.0);

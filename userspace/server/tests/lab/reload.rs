@@ -14,11 +14,11 @@ use std::time::{Duration, Instant};
 use serde_json::Value;
 use tandem_lab::capture::{msg, Capture};
 use tandem_lab::{
-    wait_for, Dhclient, DhclientMode, Direct, LeaseKind, Perfdhcp, StoredLease, Subject,
-    SubjectKind, CLIENT_IF, SERVER_IF,
+    wait_for, Dhclient, DhclientMode, Direct, LeaseKind, Perfdhcp, StoredLease, Subject, CLIENT_IF,
+    SERVER_IF,
 };
 
-use crate::common::{log_tail, subject_kind, tandemd, unix_now, TestDir};
+use crate::common::{log_tail, skipped_for_kea, start_tandemd, tandemd, unix_now, TestDir};
 use crate::dhclient_direct::{short_params, wait_bound};
 use crate::failover_pair::start_pair_with;
 
@@ -123,8 +123,7 @@ fn by_key(leases: &[StoredLease]) -> BTreeMap<(LeaseKind, Ipv6Addr, u8), StoredL
 #[test]
 #[ignore = "lab: needs root and the Debian packages; run by cargo xtask test"]
 fn reload_under_load_keeps_every_lease_and_refuses_what_it_cannot_apply() {
-    if subject_kind() == SubjectKind::Kea {
-        println!("live reload drives tandemd only; skipped for Kea");
+    if skipped_for_kea("live reload") {
         return;
     }
     let dir = TestDir::new("reload");
@@ -133,14 +132,7 @@ fn reload_under_load_keeps_every_lease_and_refuses_what_it_cannot_apply() {
     // Pool changes are live only on one worker (README, live reload): a moved pool would move
     // bound addresses between workers' slices.
     params.workers = 1;
-    let mut subject = Subject::start(
-        SubjectKind::Tandem,
-        &lab.server,
-        &params,
-        dir.path(),
-        Some(tandemd()),
-    )
-    .unwrap();
+    let mut subject = start_tandemd(&lab.server, &params, dir.path());
     let config = subject.config_path().to_owned();
     // The lab's config names no [control] socket: the default in the storage directory.
     let socket = subject.storage_dir().join("control.sock");
@@ -362,22 +354,14 @@ fn reload_under_load_keeps_every_lease_and_refuses_what_it_cannot_apply() {
 #[test]
 #[ignore = "lab: needs root and the Debian packages; run by cargo xtask test"]
 fn reload_shrinking_the_pool_answers_a_renew_outside_it_with_lifetimes_0() {
-    if subject_kind() == SubjectKind::Kea {
-        println!("live reload drives tandemd only; skipped for Kea");
+    if skipped_for_kea("live reload") {
         return;
     }
     let dir = TestDir::new("reload-shrink");
     let lab = Direct::new().unwrap();
     let mut params = short_params(lab.server_params());
     params.workers = 1;
-    let subject = Subject::start(
-        SubjectKind::Tandem,
-        &lab.server,
-        &params,
-        dir.path(),
-        Some(tandemd()),
-    )
-    .unwrap();
+    let subject = start_tandemd(&lab.server, &params, dir.path());
     let config = subject.config_path().to_owned();
     let text = std::fs::read_to_string(&config).unwrap();
     let client = Dhclient::start(
@@ -465,8 +449,7 @@ fn reload_shrinking_the_pool_answers_a_renew_outside_it_with_lifetimes_0() {
 #[test]
 #[ignore = "lab: needs root and the Debian packages; run by cargo xtask test"]
 fn reload_of_a_failover_primary_keeps_the_partner_session() {
-    if subject_kind() == SubjectKind::Kea {
-        println!("live reload drives tandemd only; skipped for Kea");
+    if skipped_for_kea("live reload") {
         return;
     }
     let dir = TestDir::new("reload-pair");
@@ -541,8 +524,7 @@ fn reload_of_a_failover_primary_keeps_the_partner_session() {
 #[test]
 #[ignore = "lab: needs root and the Debian packages; run by cargo xtask test"]
 fn reload_tells_systemd_reloading_then_ready() {
-    if subject_kind() == SubjectKind::Kea {
-        println!("live reload drives tandemd only; skipped for Kea");
+    if skipped_for_kea("live reload") {
         return;
     }
     let dir = TestDir::new("reload-notify");

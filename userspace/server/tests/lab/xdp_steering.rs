@@ -10,11 +10,11 @@ use std::time::Duration;
 use serde_json::Value;
 use tandem_lab::relay::Relay;
 use tandem_lab::{
-    wait_for, Direct, LabDatapath, Perfdhcp, Relayed, Subject, SubjectKind, CLIENT_IF,
-    RELAY_DOWN_IF, RELAY_UP_IF,
+    wait_for, Direct, LabDatapath, Perfdhcp, Relayed, Subject, CLIENT_IF, RELAY_DOWN_IF,
+    RELAY_UP_IF,
 };
 
-use crate::common::{log_tail, tandemd, TestDir};
+use crate::common::{log_tail, start_tandemd, TestDir};
 
 /// Where `cargo xtask build-ebpf` leaves the object (or `TANDEM_XDP_OBJECT`).
 pub(crate) fn object() -> PathBuf {
@@ -30,10 +30,6 @@ pub(crate) fn object() -> PathBuf {
         p.display()
     );
     p
-}
-
-fn start(ns: &tandem_lab::Netns, params: &tandem_lab::ServerParams, dir: &Path) -> Subject {
-    Subject::start(SubjectKind::Tandem, ns, params, dir, Some(tandemd())).unwrap()
 }
 
 fn stats(s: &Subject) -> Value {
@@ -92,7 +88,7 @@ fn direct_run(generic: bool) {
         object: object(),
         generic,
     };
-    let server = start(&lab.server, &params, dir.path());
+    let server = start_tandemd(&lab.server, &params, dir.path());
     let before = wait_datapath(&server, mode);
     assert_eq!(before["handoffs"], 0);
 
@@ -176,7 +172,7 @@ fn relayed_clients_reach_their_owner_through_the_reuseport_program() {
         object: object(),
         generic: false,
     };
-    let server = start(&lab.server, &params, dir.path());
+    let server = start_tandemd(&lab.server, &params, dir.path());
     wait_datapath(&server, "xdp-native");
     let _relay = Relay::start(
         &lab.relay,
@@ -218,7 +214,7 @@ fn without_the_object_auto_serves_every_client_on_sockets() {
     params.datapath = LabDatapath::Auto {
         object: dir.path().join("no-such-object"),
     };
-    let server = start(&lab.server, &params, dir.path());
+    let server = start_tandemd(&lab.server, &params, dir.path());
     let v = wait_datapath(&server, "socket");
     assert!(v.get("xdp").is_none(), "{v}");
     assert!(

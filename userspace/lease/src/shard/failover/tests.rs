@@ -4,8 +4,8 @@
 use std::collections::HashSet;
 use std::net::Ipv6Addr;
 
+use crate::test_support::duid_for;
 use proptest::prelude::*;
-use tandem_ebpf_common::shard_of;
 
 use crate::journal;
 use crate::{
@@ -50,14 +50,6 @@ fn pools() -> Vec<PoolDef> {
 
 fn addr(i: u128) -> Resource {
     Resource::address(Ipv6Addr::from(BASE + i))
-}
-
-fn duid_for(shard: u32, n: u32, k: u32) -> Box<[u8]> {
-    (0u32..)
-        .map(|x| [0, 3, 0, 1, (k >> 8) as u8, k as u8, (x >> 8) as u8, x as u8])
-        .find(|d| shard_of(d, n) == shard)
-        .unwrap()
-        .into()
 }
 
 fn lease(r: Resource, duid: &[u8], now: u64, valid: u32) -> Lease {

@@ -4,7 +4,7 @@
 use std::collections::HashSet;
 use std::net::Ipv6Addr;
 
-use tandem_ebpf_common::shard_of;
+use crate::test_support::duid_for;
 
 use crate::{FoRole, Lease, LeaseKind, LeaseState, PoolDef, PoolId, PoolRange, Resource, Shard};
 
@@ -31,17 +31,6 @@ fn pd(id: u32, prefix: &str) -> PoolDef {
             delegated_len: 56,
         },
     }
-}
-
-fn duid_for(shard: u32, n: u32, k: u32) -> Box<[u8]> {
-    (0u32..)
-        .map(|x| {
-            [0, 3, 0, 1, (k >> 8) as u8, k as u8, (x >> 8) as u8, x as u8]
-                .to_vec()
-                .into_boxed_slice()
-        })
-        .find(|d| shard_of(d, n) == shard)
-        .unwrap()
 }
 
 fn lease(r: Resource, duid: &[u8], iaid: u32) -> Lease {

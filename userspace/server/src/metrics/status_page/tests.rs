@@ -1,6 +1,6 @@
 //! The status page's content: a standalone and a failover server, escaping, the formats.
 
-use tandem_failover::{FoTime, Role, ServerState};
+use tandem_failover::{FoTime, ServerState};
 
 use super::*;
 use crate::metrics::encode::SubnetInfo;
@@ -72,21 +72,8 @@ fn page(s: &Scrape, rates: Option<Rates>) -> String {
 fn rel(name: &str, state: ServerState, partner: Option<ServerState>) -> RelStatus {
     RelStatus {
         name: name.into(),
-        role: Role::Primary,
-        state,
         since: fo(NOW - 95),
-        partner,
-        connected: partner.is_some(),
-        mclt_s: 3600,
-        skew_s: Some(-2),
-        partner_down_time: None,
-        queued: 4,
-        unacked: 7,
-        parked: 1,
-        sent: 10,
-        acked: 3,
-        rejected: 0,
-        received: 9,
+        ..crate::metrics::tests::rel(state, partner)
     }
 }
 
